@@ -1,0 +1,30 @@
+// Three tiers (STYLE.md habit 6): unit specs next to the code, HTTP e2e specs under test/,
+// browser specs under test/browser. ts-jest transpiles only; `tsc` (npm run build / lint) type-checks.
+const tsJest = ['ts-jest', { tsconfig: '<rootDir>/tsconfig.jest.json', diagnostics: false }];
+const moduleNameMapper = {
+  '^@wavegate/evaluation$': '<rootDir>/packages/evaluation/src',
+  '^@wavegate/sdk$': '<rootDir>/packages/sdk/src',
+  '^@wavegate/sdk/(.*)$': '<rootDir>/packages/sdk/src/$1',
+};
+const common = {
+  rootDir: __dirname,
+  testEnvironment: 'node',
+  transform: { '^.+\\.ts$': tsJest },
+  moduleFileExtensions: ['ts', 'js', 'json'],
+  moduleNameMapper,
+};
+module.exports = {
+  testTimeout: 60000,
+  projects: [
+    {
+      ...common,
+      displayName: 'unit',
+      testMatch: ['<rootDir>/src/**/*.spec.ts', '<rootDir>/packages/*/src/**/*.spec.ts', '<rootDir>/packages/*/test/**/*.spec.ts'],
+    },
+    {
+      ...common,
+      displayName: 'e2e',
+      testMatch: ['<rootDir>/test/**/*.e2e-spec.ts'],
+    },
+  ],
+};

@@ -1,0 +1,89 @@
+import 'reflect-metadata';
+import { randomBytes } from 'node:crypto';
+import { Logger as NestLogger } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { NestExpressApplication } from '@nestjs/platform-express';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import cookieParser from 'cookie-parser';
+import type { NextFunction, Request, Response } from 'express';
+import { Logger } from 'nestjs-pino';
+import { DataSource } from 'typeorm';
+import { AppModule, AppOptions } from './app.module';
+import { createValidationPipe } from './common/validation';
+import { AppConfig } from './config/config.schema';
+import { MetricsService } from './health/metrics.service';
+import { UsersService } from './users/users.service';
+
+export const BODY_LIMIT = '1mb';
+
+/** Builds the configured application (used by `serve` and by the e2e tests); does not listen. */
+export async function createApp(config: AppConfig, options: AppOptions = {}): Promise<NestExpressApplication> {
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, options), {
+    bufferLogs: true,
+    bodyParser: false,
+  });
+  app.useLogger(app.get(Logger));
+  app.disable('x-powered-by');
+  app.enableShutdownHooks();
+  // Explicit body parsers so the 1 MiB limit and the JSON-only policy are visible here.
+  app.useBodyParser('json', { limit: BODY_LIMIT, strict: false });
+  app.useBodyParser('text', { limit: BODY_LIMIT, type: ['text/csv', 'text/plain'] });
+  app.use(cookieParser());
+
+  const metrics = app.get(MetricsService);
+  app.use((req: Request, res: Response, next: NextFunction) => {
+    const end = metrics.httpDuration.startTimer();
+    res.on('finish', () => {
+      const route = (req.route as { path?: string } | undefined)?.path ?? 'unmatched';
+      end({ method: req.method, route, status: String(res.statusCode) });
+    });
+    next();
+  });
+  app.useGlobalPipes(createValidationPipe());
+
+  const doc = SwaggerModule.createDocument(
+    app,
+    new DocumentBuilder()
+      .setTitle('Wavegate')
+      .setDescription('Maker-checker change requests, cohort-wave rollouts with automatic halt, feature flags')
+      .setVersion('1')
+      .addBearerAuth()
+      .build(),
+  );
+  SwaggerModule.setup('api/docs', app, doc, { jsonDocumentUrl: 'api/docs-json' });
+  return app;
+}
+
+/** Applies pending migrations (idempotent; safe to run on every boot and from several replicas in turn). */
+export async function runMigrations(app: NestExpressApplication): Promise<string[]> {
+  const ds = app.get(DataSource);
+  const done = await ds.runMigrations({ transaction: 'each' });
+  return done.map((m) => m.name);
+}
+
+/**
+ * On an empty database, creates the first admin: from WAVEGATE_ADMIN_EMAIL/PASSWORD when set, otherwise
+ * admin@wavegate.local with a random password that is printed once (embedded quick start).
+ */
+export async function bootstrapAdmin(
+  app: NestExpressApplication,
+  config: AppConfig,
+): Promise<{ email: string; password?: string } | null> {
+  const users = app.get(UsersService);
+  if ((await users.count()) > 0) return null;
+  const email = config.adminEmail ?? 'admin@wavegate.local';
+  const generated = config.adminPassword ? undefined : randomBytes(12).toString('base64url');
+  try {
+    await users.create('system', {
+      email,
+      name: 'Administrator',
+      password: config.adminPassword ?? (generated as string),
+      roles: ['admin', 'maker', 'checker', 'viewer'],
+    });
+  } catch (e) {
+    // Another replica created it first.
+    new NestLogger('Bootstrap').warn(`first admin not created: ${String(e)}`);
+    return null;
+  }
+  return { email, password: generated };
+}

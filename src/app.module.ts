@@ -1,0 +1,69 @@
+import { randomUUID } from 'node:crypto';
+import { DynamicModule, Global, Module } from '@nestjs/common';
+import { APP_FILTER, APP_GUARD } from '@nestjs/core';
+import { ThrottlerModule } from '@nestjs/throttler';
+import { LoggerModule } from 'nestjs-pino';
+import { AccessGuard } from './auth/access.guard';
+import { AuthModule } from './auth/auth.module';
+import { AuditModule } from './audit/audit.module';
+import { Clock, SystemClock } from './common/clock';
+import { HttpExceptionFilter } from './common/http-exception.filter';
+import { ConfigModule } from './config/config.module';
+import { AppConfig } from './config/config.schema';
+import { DatabaseModule } from './database/database.module';
+import { EventsModule } from './events/events.module';
+import { HealthModule } from './health/health.module';
+import { UsersModule } from './users/users.module';
+
+export interface AppOptions {
+  /** A clock to read instead of the system's (tests pass a FakeClock). */
+  clock?: Clock;
+}
+
+@Global()
+@Module({})
+class ClockModule {
+  static forRoot(clock: Clock): DynamicModule {
+    return { module: ClockModule, providers: [{ provide: Clock, useValue: clock }], exports: [Clock] };
+  }
+}
+
+const REQUEST_ID_RE = /^[A-Za-z0-9._-]{1,100}$/;
+
+@Module({})
+export class AppModule {
+  static forRoot(config: AppConfig, options: AppOptions = {}): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        ConfigModule.forRoot(config),
+        ClockModule.forRoot(options.clock ?? new SystemClock()),
+        LoggerModule.forRoot({
+          pinoHttp: {
+            level: config.logLevel,
+            // A request id on every log line: the caller's X-Request-Id when it is sane, else a new one.
+            genReqId: (req, res) => {
+              const given = req.headers['x-request-id'];
+              const id = typeof given === 'string' && REQUEST_ID_RE.test(given) ? given : randomUUID();
+              res.setHeader('X-Request-Id', id);
+              return id;
+            },
+            redact: ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]'],
+            autoLogging: { ignore: (req) => req.url === '/health/live' || req.url === '/health/ready' },
+          },
+        }),
+        ThrottlerModule.forRoot([{ name: 'login', ttl: 60_000, limit: config.loginRateLimit }]),
+        DatabaseModule.forRoot(config.database),
+        HealthModule,
+        EventsModule,
+        AuthModule,
+        UsersModule,
+        AuditModule,
+      ],
+      providers: [
+        { provide: APP_GUARD, useClass: AccessGuard },
+        { provide: APP_FILTER, useClass: HttpExceptionFilter },
+      ],
+    };
+  }
+}

@@ -1,0 +1,90 @@
+#!/usr/bin/env node
+import { Command, Option } from 'commander';
+import { createApp, runMigrations } from './app.factory';
+import { AuditService } from './audit/audit.service';
+import { MIN_PASSWORD_LENGTH } from './auth/password.hasher';
+import { Role, ROLES } from './common/principal';
+import { ConfigError, loadConfig } from './config/config.schema';
+import { serve } from './main';
+import { UsersService } from './users/users.service';
+
+// Operator commands run the same application module as the server (without listening), quietly.
+async function withApp<T>(fn: (app: Awaited<ReturnType<typeof createApp>>) => Promise<T>): Promise<T> {
+  let config;
+  try {
+    config = { ...loadConfig(), logLevel: 'warn' as const };
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      process.stderr.write(`${e.message}\n`);
+      process.exit(2);
+    }
+    throw e;
+  }
+  const app = await createApp(config);
+  await app.init();
+  try {
+    return await fn(app);
+  } finally {
+    await app.close();
+  }
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+}
+
+const program = new Command('wavegate').description('Wavegate: safe changes to a multi-tenant SaaS');
+
+program
+  .command('serve', { isDefault: true })
+  .description('run the service (applies pending migrations first)')
+  .action(() => serve());
+
+program
+  .command('migrate')
+  .description('apply pending database migrations')
+  .action(() =>
+    withApp(async (app) => {
+      const done = await runMigrations(app);
+      process.stdout.write(done.length ? `applied: ${done.join(', ')}\n` : 'no pending migrations\n');
+    }),
+  );
+
+const user = program.command('user').description('manage users');
+user
+  .command('create')
+  .description('create a user; the password is read from standard input')
+  .requiredOption('--email <email>')
+  .requiredOption('--name <name>')
+  .addOption(new Option('--roles <roles>', `comma-separated: ${ROLES.join(', ')}`).default('viewer'))
+  .action((opts: { email: string; name: string; roles: string }) =>
+    withApp(async (app) => {
+      const roles = opts.roles.split(',').map((r) => r.trim()) as Role[];
+      const bad = roles.filter((r) => !ROLES.includes(r));
+      if (bad.length) throw new Error(`--roles: unknown role(s) ${bad.join(', ')}`);
+      const password = await readStdin();
+      if (password.length < MIN_PASSWORD_LENGTH) throw new Error(`password: at least ${MIN_PASSWORD_LENGTH} characters`);
+      await runMigrations(app);
+      const u = await app.get(UsersService).create('cli', { email: opts.email, name: opts.name, password, roles });
+      process.stdout.write(`created ${u.email} (${u.id}) with roles ${u.roles.join(', ')}\n`);
+    }),
+  );
+
+const audit = program.command('audit').description('the audit log');
+audit
+  .command('verify')
+  .description('verify the hash chain; exits 1 when it is broken')
+  .action(() =>
+    withApp(async (app) => {
+      const r = await app.get(AuditService).verify();
+      process.stdout.write(JSON.stringify(r) + '\n');
+      if (!r.ok) process.exitCode = 1;
+    }),
+  );
+
+program.parseAsync(process.argv).catch((e: unknown) => {
+  process.stderr.write(`${e instanceof Error ? e.message : String(e)}\n`);
+  process.exit(1);
+});

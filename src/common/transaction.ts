@@ -1,0 +1,164 @@
+import { randomUUID } from 'node:crypto';
+import { Inject, Injectable } from '@nestjs/common';
+import { DataSource, EntityManager } from 'typeorm';
+import { AuditEntryEntity, LedgerHeadEntity } from '../audit/audit-entry.entity';
+import { entryHash, GENESIS_HASH } from '../audit/audit.chain';
+import { canonicalJson } from './canonical-json';
+import { Clock } from './clock';
+import { Mutex } from './mutex';
+import { EventEntity } from '../events/event.entity';
+
+export interface AuditInput {
+  actor: string;
+  action: string;
+  entityType: string;
+  entityId: string;
+  /** Ids and hashes only; no personal data. */
+  data?: Record<string, unknown>;
+}
+
+export interface EventInput {
+  type: string;
+  entityType: string;
+  entityId: string;
+  actor: string;
+  data?: Record<string, unknown>;
+}
+
+export interface CommittedEvent extends Required<EventInput> {
+  seq: number;
+  id: string;
+  occurredAt: Date;
+}
+
+/** The unit of work handed to a use case. Audit entries and events are written at commit, under the ledger lock. */
+export interface Tx {
+  readonly manager: EntityManager;
+  readonly now: Date;
+  audit(entry: AuditInput): void;
+  emit(event: EventInput): void;
+  /** Runs after a successful commit (e.g. waking the outbox dispatcher). Never runs on rollback. */
+  afterCommit(fn: () => void): void;
+}
+
+export const AFTER_COMMIT_LISTENERS = Symbol('AFTER_COMMIT_LISTENERS');
+
+// Arbitrary constant: the PostgreSQL advisory lock that serialises appends to the audit chain and the outbox.
+const LEDGER_LOCK_KEY = 774_300_117;
+
+/**
+ * One transaction per use case (STYLE.md habit 2): the domain change, its audit entries and its outbox events
+ * commit together or not at all. Stores receive `tx.manager` and never open their own transaction.
+ *
+ * On SQLite all transactions share the single connection and are serialised by a mutex. On PostgreSQL the
+ * ledger append takes a transaction-scoped advisory lock just before commit, so the audit chain never forks and
+ * outbox seqs grow in commit order, while the rest of each transaction runs concurrently.
+ */
+@Injectable()
+export class TransactionRunner {
+  private readonly sqliteMutex = new Mutex();
+  private readonly listeners: Array<(events: CommittedEvent[]) => void> = [];
+
+  constructor(
+    private readonly dataSource: DataSource,
+    @Inject(Clock) private readonly clock: Clock,
+  ) {}
+
+  get isPostgres(): boolean {
+    return this.dataSource.options.type === 'postgres';
+  }
+
+  /** Called with the events of every committed transaction, in commit order (in this process). */
+  onCommit(listener: (events: CommittedEvent[]) => void): void {
+    this.listeners.push(listener);
+  }
+
+  async run<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
+    if (this.isPostgres) return this.runOnce(work);
+    return this.sqliteMutex.runExclusive(() => this.runOnce(work));
+  }
+
+  private async runOnce<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
+    const audits: AuditInput[] = [];
+    const events: EventInput[] = [];
+    const after: Array<() => void> = [];
+    let committed: CommittedEvent[] = [];
+    const now = this.clock.now();
+    const result = await this.dataSource.transaction(async (manager) => {
+      const tx: Tx = {
+        manager,
+        now,
+        audit: (e) => audits.push(e),
+        emit: (e) => events.push(e),
+        afterCommit: (fn) => after.push(fn),
+      };
+      const value = await work(tx);
+      if (audits.length > 0 || events.length > 0) committed = await this.appendLedger(manager, audits, events);
+      return value;
+    });
+    for (const l of this.listeners) l(committed);
+    for (const fn of after) fn();
+    return result;
+  }
+
+  private async appendLedger(
+    manager: EntityManager,
+    audits: AuditInput[],
+    events: EventInput[],
+  ): Promise<CommittedEvent[]> {
+    if (this.isPostgres) await manager.query('SELECT pg_advisory_xact_lock($1)', [LEDGER_LOCK_KEY]);
+    // Time is read under the lock so that `at` never goes backwards along the chain.
+    const at = this.clock.now();
+    if (audits.length > 0) {
+      const head = await manager.findOne(LedgerHeadEntity, { where: { name: 'audit' } });
+      let seq = head?.seq ?? 0;
+      let prevHash = head?.hash ?? GENESIS_HASH;
+      const rows: AuditEntryEntity[] = [];
+      for (const a of audits) {
+        seq++;
+        const row = Object.assign(new AuditEntryEntity(), {
+          seq,
+          at,
+          actor: a.actor,
+          action: a.action,
+          entityType: a.entityType,
+          entityId: a.entityId,
+          data: canonicalJson(a.data ?? {}),
+          prevHash,
+        });
+        row.hash = entryHash(row);
+        prevHash = row.hash;
+        rows.push(row);
+      }
+      for (let i = 0; i < rows.length; i += 100) await manager.insert(AuditEntryEntity, rows.slice(i, i + 100));
+      await manager.upsert(LedgerHeadEntity, { name: 'audit', seq, hash: prevHash }, ['name']);
+    }
+    const committed: CommittedEvent[] = [];
+    if (events.length > 0) {
+      const max = await manager
+        .createQueryBuilder(EventEntity, 'e')
+        .select('MAX(e.seq)', 'max')
+        .getRawOne<{ max: number | string | null }>();
+      let seq = Number(max?.max ?? 0);
+      const rows: EventEntity[] = [];
+      for (const e of events) {
+        seq++;
+        const row = Object.assign(new EventEntity(), {
+          seq,
+          id: randomUUID(),
+          type: e.type,
+          entityType: e.entityType,
+          entityId: e.entityId,
+          actor: e.actor,
+          occurredAt: at,
+          data: e.data ?? {},
+        });
+        rows.push(row);
+        committed.push({ ...row });
+      }
+      // Chunked: SQLite limits the number of bound parameters per statement.
+      for (let i = 0; i < rows.length; i += 100) await manager.insert(EventEntity, rows.slice(i, i + 100) as never);
+    }
+    return committed;
+  }
+}

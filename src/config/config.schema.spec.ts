@@ -1,0 +1,39 @@
+import { mkdtempSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError, loadConfig } from './config.schema';
+
+const dir = () => mkdtempSync(join(tmpdir(), 'wg-config-'));
+
+describe('loadConfig', () => {
+  it('uses safe embedded defaults and generates a 0600 secret once', () => {
+    const cwd = dir();
+    const a = loadConfig({}, cwd);
+    expect(a.port).toBe(3000);
+    expect(a.host).toBe('127.0.0.1');
+    expect(a.database).toEqual({ kind: 'sqlite', path: join(cwd, 'data/wavegate.sqlite'), url: 'sqlite:data/wavegate.sqlite' });
+    expect(a.secret.length).toBeGreaterThanOrEqual(32);
+    expect(statSync(join(cwd, 'data/secret')).mode & 0o777).toBe(0o600);
+    expect(loadConfig({}, cwd).secret).toBe(a.secret);
+  });
+
+  it('reports every bad variable at once, one line each', () => {
+    let err: unknown;
+    try {
+      loadConfig({ PORT: 'abc', LOG_LEVEL: 'loud', DATABASE_URL: 'mysql://x', WAVEGATE_SECRET: 'short' }, dir());
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    const problems = (err as ConfigError).problems;
+    expect(problems.map((p) => p.split(':')[0]).sort()).toEqual(['DATABASE_URL', 'LOG_LEVEL', 'PORT', 'WAVEGATE_SECRET']);
+  });
+
+  it('requires an explicit secret with PostgreSQL', () => {
+    expect(() => loadConfig({ DATABASE_URL: 'postgres://postgres@127.0.0.1/test' }, dir())).toThrow(/WAVEGATE_SECRET/);
+  });
+
+  it('requires admin email and password together', () => {
+    expect(() => loadConfig({ WAVEGATE_ADMIN_EMAIL: 'a@b.c' }, dir())).toThrow(/set both or neither/);
+  });
+});

@@ -1,0 +1,135 @@
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+const LOG_LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+export type DatabaseConfig =
+  | { kind: 'sqlite'; path: string; url: string }
+  | { kind: 'postgres'; url: string; schema?: string };
+
+export interface AppConfig {
+  port: number;
+  host: string;
+  database: DatabaseConfig;
+  /** Secret for signing (JWT, webhooks) and for wrapping per-tenant data keys. Never logged. */
+  secret: string;
+  adminEmail?: string;
+  adminPassword?: string;
+  publicUrl: string;
+  logLevel: LogLevel;
+  backupDir: string;
+  /** Lifetime of a login token and its cookie. */
+  sessionTtlSeconds: number;
+  /** Attempts per minute per client IP on `POST /api/auth/login`. */
+  loginRateLimit: number;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/**
+ * Reads and validates the environment once at boot. Every bad variable is reported, one line each, before the
+ * process exits (fail fast). Defaults are safe for the embedded mode.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): AppConfig {
+  const problems: string[] = [];
+
+  const int = (name: string, def: number, min: number, max: number): number => {
+    const raw = env[name];
+    if (raw === undefined || raw === '') return def;
+    if (!/^\d+$/.test(raw.trim())) {
+      problems.push(`${name}: expected an integer between ${min} and ${max}, got "${raw}"`);
+      return def;
+    }
+    const n = Number(raw);
+    if (n < min || n > max) problems.push(`${name}: must be between ${min} and ${max}, got ${n}`);
+    return n;
+  };
+
+  const port = int('PORT', 3000, 0, 65535);
+  const host = env.HOST?.trim() || '127.0.0.1';
+  const sessionTtlSeconds = int('WAVEGATE_SESSION_TTL_SECONDS', 12 * 3600, 60, 30 * 24 * 3600);
+  const loginRateLimit = int('WAVEGATE_LOGIN_RATE_LIMIT', 10, 1, 10000);
+
+  const rawUrl = env.DATABASE_URL?.trim() || 'sqlite:data/wavegate.sqlite';
+  let database: DatabaseConfig = { kind: 'sqlite', path: resolve(cwd, 'data/wavegate.sqlite'), url: rawUrl };
+  if (rawUrl.startsWith('sqlite:')) {
+    const p = rawUrl.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '');
+    if (!p) problems.push('DATABASE_URL: a sqlite URL needs a file path, e.g. sqlite:data/wavegate.sqlite');
+    else database = { kind: 'sqlite', path: p === ':memory:' ? p : isAbsolute(p) ? p : resolve(cwd, p), url: rawUrl };
+  } else if (rawUrl.startsWith('postgres://') || rawUrl.startsWith('postgresql://')) {
+    try {
+      const u = new URL(rawUrl);
+      database = { kind: 'postgres', url: rawUrl, schema: u.searchParams.get('schema') ?? undefined };
+    } catch {
+      problems.push('DATABASE_URL: not a valid postgres:// URL');
+    }
+  } else {
+    problems.push(`DATABASE_URL: must start with "sqlite:" or "postgres://", got "${rawUrl.slice(0, 40)}"`);
+  }
+
+  const logLevel = (env.LOG_LEVEL?.trim() || 'info') as LogLevel;
+  if (!LOG_LEVELS.includes(logLevel)) problems.push(`LOG_LEVEL: must be one of ${LOG_LEVELS.join(', ')}`);
+
+  const publicUrl = (env.WAVEGATE_PUBLIC_URL?.trim() || `http://${host}:${port}`).replace(/\/+$/, '');
+  try {
+    const u = new URL(publicUrl);
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new Error('protocol');
+  } catch {
+    problems.push(`WAVEGATE_PUBLIC_URL: must be an http(s) URL, got "${publicUrl}"`);
+  }
+
+  const adminEmail = env.WAVEGATE_ADMIN_EMAIL?.trim() || undefined;
+  const adminPassword = env.WAVEGATE_ADMIN_PASSWORD || undefined;
+  if ((adminEmail === undefined) !== (adminPassword === undefined)) {
+    problems.push('WAVEGATE_ADMIN_EMAIL and WAVEGATE_ADMIN_PASSWORD: set both or neither');
+  }
+  if (adminEmail && !/^[^\s@]+@[^\s@]+$/.test(adminEmail)) problems.push('WAVEGATE_ADMIN_EMAIL: not an email address');
+  if (adminPassword && adminPassword.length < 12) problems.push('WAVEGATE_ADMIN_PASSWORD: at least 12 characters');
+
+  let secret = env.WAVEGATE_SECRET ?? '';
+  if (secret && secret.length < 32) problems.push('WAVEGATE_SECRET: at least 32 characters');
+
+  const dataDir = database.kind === 'sqlite' && database.path !== ':memory:' ? dirname(database.path) : resolve(cwd, 'data');
+  const backupDir = resolve(cwd, env.WAVEGATE_BACKUP_DIR?.trim() || join(dataDir, 'backups'));
+
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  if (!secret) {
+    if (database.kind === 'postgres') {
+      // Replicas must share one secret; generating one per process would break tokens and snapshots.
+      throw new ConfigError(['WAVEGATE_SECRET: required with PostgreSQL (every replica must use the same secret)']);
+    }
+    secret = loadOrCreateSecret(join(dataDir, 'secret'));
+  }
+
+  return {
+    port,
+    host,
+    database,
+    secret,
+    adminEmail,
+    adminPassword,
+    publicUrl,
+    logLevel,
+    backupDir,
+    sessionTtlSeconds,
+    loginRateLimit,
+  };
+}
+
+// Embedded mode: the secret is generated once into the data folder, readable by the owner only.
+function loadOrCreateSecret(file: string): string {
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  mkdirSync(dirname(file), { recursive: true });
+  const secret = randomBytes(48).toString('base64url');
+  writeFileSync(file, secret + '\n', { mode: 0o600, flag: 'wx' });
+  chmodSync(file, 0o600);
+  return secret;
+}

@@ -1,0 +1,18 @@
+import { DynamicModule, Global, Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { DatabaseConfig } from '../config/config.schema';
+import { TransactionRunner } from '../common/transaction';
+import { buildDataSourceOptions } from './data-source.options';
+
+@Global()
+@Module({})
+export class DatabaseModule {
+  static forRoot(db: DatabaseConfig): DynamicModule {
+    return {
+      module: DatabaseModule,
+      imports: [TypeOrmModule.forRoot({ ...buildDataSourceOptions(db), retryAttempts: 2, retryDelay: 500 })],
+      providers: [TransactionRunner],
+      exports: [TransactionRunner],
+    };
+  }
+}

@@ -1,0 +1,26 @@
+import { Controller, Get, Query } from '@nestjs/common';
+import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import { IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
+import { Access } from '../common/auth.decorators';
+import { READERS } from '../common/principal';
+import { EventsService } from './events.service';
+
+export class FeedQueryDto {
+  @IsOptional() @IsString() @MaxLength(200) after?: string;
+  @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(1000) limit?: number;
+}
+
+@ApiTags('events')
+@ApiBearerAuth()
+@Controller('api/events')
+export class EventsController {
+  constructor(private readonly events: EventsService) {}
+
+  /** The ordered change feed. Pass `nextCursor` back as `after` to continue. */
+  @Get()
+  @Access(...READERS)
+  feed(@Query() q: FeedQueryDto) {
+    return this.events.feed(q.after, q.limit ?? 100);
+  }
+}

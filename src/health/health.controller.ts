@@ -1,0 +1,47 @@
+import { Controller, Get, Header, HttpCode, Res } from '@nestjs/common';
+import { ApiTags } from '@nestjs/swagger';
+import type { Response } from 'express';
+import { DataSource } from 'typeorm';
+import { Access, Public } from '../common/auth.decorators';
+import { MetricsService } from './metrics.service';
+
+@ApiTags('health')
+@Controller()
+export class HealthController {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly metrics: MetricsService,
+  ) {}
+
+  @Public()
+  @Get('health/live')
+  @HttpCode(200)
+  live() {
+    return { status: 'ok' };
+  }
+
+  /** Ready when the database answers and every migration is applied. */
+  @Public()
+  @Get('health/ready')
+  async ready(@Res({ passthrough: true }) res: Response) {
+    const checks: Record<string, string> = {};
+    try {
+      await this.dataSource.query('SELECT 1');
+      checks.database = 'ok';
+      checks.migrations = (await this.dataSource.showMigrations()) ? 'pending' : 'ok';
+    } catch (e) {
+      checks.database = `error: ${e instanceof Error ? e.message.slice(0, 200) : 'unreachable'}`;
+    }
+    const ok = Object.values(checks).every((v) => v === 'ok');
+    res.status(ok ? 200 : 503);
+    return { status: ok ? 'ok' : 'unavailable', checks };
+  }
+
+  @Get('metrics')
+  @Access('admin', 'token:admin', 'token:automation')
+  @Header('Cache-Control', 'no-store')
+  async prometheus(@Res() res: Response) {
+    res.setHeader('Content-Type', this.metrics.registry.contentType);
+    res.send(await this.metrics.registry.metrics());
+  }
+}
