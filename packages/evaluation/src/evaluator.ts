@@ -1,0 +1,254 @@
+import { EMPTY_CONTEXT } from './context';
+import { compileSegments, compileStrategy, type CompiledStrategy, type StrategyEnv } from './strategies';
+import type {
+  ClientFeature,
+  ClientFeaturesResponse,
+  CompileOptions,
+  Evaluation,
+  EvaluationContext,
+  EvaluationReason,
+  FallbackFunction,
+  VariantResult,
+} from './types';
+import {
+  DISABLED_VARIANT,
+  DISABLED_VARIANT_FEATURE_ENABLED,
+  compileVariants,
+  overrideVariant,
+  selectVariant,
+  weightedVariant,
+  type CompiledVariants,
+} from './variants';
+
+interface CompiledDependency {
+  parent: CompiledFlag | undefined;
+  // `enabled: false` in the dependency: the parent must be off.
+  expectEnabled: boolean;
+  // Non-empty when the parent must be on with one of these variants.
+  variants: ReadonlySet<string> | undefined;
+}
+
+interface CompiledFlag {
+  name: string;
+  definition: ClientFeature;
+  enabled: boolean;
+  // The SDKs treat a flag whose `strategies` is not an array as malformed, hence off.
+  malformed: boolean;
+  strategies: CompiledStrategy[];
+  variants: CompiledVariants | undefined;
+  dependencies: CompiledDependency[];
+}
+
+// Outcome codes of matching a flag (>= 0: index into the compiled strategies that matched).
+const NO_STRATEGIES = -1;
+const FLAG_DISABLED = -2;
+const DEPENDENCY_NOT_MET = -3;
+const NO_STRATEGY_MATCHED = -4;
+
+function constraintsHold(strategy: CompiledStrategy, ctx: EvaluationContext): boolean {
+  const constraints = strategy.constraints;
+  for (let k = 0; k < constraints.length; k++) if (!constraints[k](ctx)) return false;
+  return true;
+}
+
+// A flag set compiled once from the client features response and evaluated many times.
+// Evaluation is synchronous and allocation-free for isEnabled and getVariant (variant results are
+// precomputed and frozen); evaluate() allocates only its result.
+export class Evaluator {
+  private readonly flags = new Map<string, CompiledFlag>();
+  private readonly random: () => number;
+
+  constructor(response: ClientFeaturesResponse, options: CompileOptions = {}) {
+    const env: StrategyEnv = {
+      random: options.random ?? Math.random,
+      now: options.now ?? Date.now,
+      hostname: options.hostname,
+    };
+    this.random = env.random;
+    const segments = compileSegments(response.segments, env);
+    for (const feature of response.features ?? []) {
+      const strategies = Array.isArray(feature.strategies) ? feature.strategies : [];
+      this.flags.set(feature.name, {
+        name: feature.name,
+        definition: feature,
+        enabled: Boolean(feature.enabled),
+        malformed: !Array.isArray(feature.strategies),
+        strategies: strategies.map((s, index) => compileStrategy(s, index, segments, env)),
+        variants: compileVariants(feature.variants, feature.name, feature.variants?.[0]?.stickiness),
+        dependencies: [],
+      });
+    }
+    // Dependencies point at compiled parents; a parent that has parents of its own never satisfies one
+    // (Unleash supports a single level).
+    for (const flag of this.flags.values()) {
+      for (const dep of flag.definition.dependencies ?? []) {
+        const parent = this.flags.get(dep.feature);
+        const usable = parent !== undefined && (parent.definition.dependencies ?? []).length === 0;
+        flag.dependencies.push({
+          parent: usable ? parent : undefined,
+          expectEnabled: dep.enabled !== false,
+          variants: dep.variants !== undefined && dep.variants.length > 0 ? new Set(dep.variants) : undefined,
+        });
+      }
+    }
+  }
+
+  // Names of all flags, in the order served.
+  get flagNames(): string[] {
+    return [...this.flags.keys()];
+  }
+
+  get size(): number {
+    return this.flags.size;
+  }
+
+  has(flagName: string): boolean {
+    return this.flags.has(flagName);
+  }
+
+  // The flag as served, for metadata such as type, project or impressionData.
+  getFlag(flagName: string): ClientFeature | undefined {
+    return this.flags.get(flagName)?.definition;
+  }
+
+  isEnabled(
+    flagName: string,
+    context: EvaluationContext = EMPTY_CONTEXT,
+    fallback: boolean | FallbackFunction = false,
+  ): boolean {
+    const flag = this.flags.get(flagName);
+    if (flag === undefined) return typeof fallback === 'function' ? fallback(flagName, context) : fallback;
+    return this.match(flag, context) >= NO_STRATEGIES;
+  }
+
+  getVariant(
+    flagName: string,
+    context: EvaluationContext = EMPTY_CONTEXT,
+    fallbackVariant?: Omit<VariantResult, 'feature_enabled'> & { feature_enabled?: boolean },
+  ): VariantResult {
+    const flag = this.flags.get(flagName);
+    if (flag === undefined) return withFeatureEnabled(fallbackVariant, false);
+    const code = this.match(flag, context);
+    if (code < NO_STRATEGIES) return withFeatureEnabled(fallbackVariant, false);
+    if (code >= 0) {
+      const strategyVariants = flag.strategies[code].variants;
+      if (strategyVariants !== undefined) {
+        const variant = selectVariant(strategyVariants, context, this.random);
+        if (variant !== undefined) return variant;
+      }
+    }
+    if (flag.variants !== undefined) {
+      const variant = selectVariant(flag.variants, context, this.random);
+      if (variant !== undefined) return variant;
+    }
+    return withFeatureEnabled(fallbackVariant, true);
+  }
+
+  // The full outcome, with the OpenFeature reason and the strategy that matched.
+  evaluate(flagName: string, context: EvaluationContext = EMPTY_CONTEXT): Evaluation {
+    const flag = this.flags.get(flagName);
+    if (flag === undefined) {
+      return {
+        flag: flagName,
+        enabled: false,
+        variant: DISABLED_VARIANT,
+        reason: 'ERROR',
+        errorCode: 'FLAG_NOT_FOUND',
+        detail: 'FLAG_NOT_FOUND',
+        variantSource: 'none',
+      };
+    }
+    const code = this.match(flag, context);
+    if (code < NO_STRATEGIES) {
+      return {
+        flag: flagName,
+        enabled: false,
+        variant: DISABLED_VARIANT,
+        reason: code === FLAG_DISABLED ? 'DISABLED' : 'DEFAULT',
+        detail:
+          code === FLAG_DISABLED
+            ? 'FLAG_DISABLED'
+            : code === DEPENDENCY_NOT_MET
+              ? 'DEPENDENCY_NOT_MET'
+              : 'NO_STRATEGY_MATCHED',
+        variantSource: 'none',
+      };
+    }
+    const strategy = code >= 0 ? flag.strategies[code] : undefined;
+    let reason: EvaluationReason = strategy === undefined ? 'STATIC' : strategy.reason;
+    let variant: VariantResult | undefined;
+    let variantSource: Evaluation['variantSource'] = 'none';
+    for (const [source, cv] of [
+      ['strategy', strategy?.variants],
+      ['feature', flag.variants],
+    ] as const) {
+      if (cv === undefined || cv.totalWeight <= 0) continue;
+      const override = overrideVariant(cv, context);
+      variant = override ?? weightedVariant(cv, context, this.random);
+      if (variant === undefined) continue;
+      variantSource = source;
+      if (override !== undefined) reason = 'TARGETING_MATCH';
+      else if (cv.split) reason = 'SPLIT';
+      break;
+    }
+    const result: Evaluation = {
+      flag: flagName,
+      enabled: true,
+      variant: variant ?? DISABLED_VARIANT_FEATURE_ENABLED,
+      reason,
+      detail: strategy === undefined ? 'NO_STRATEGIES' : 'STRATEGY_MATCHED',
+      variantSource,
+    };
+    if (strategy !== undefined) {
+      result.strategy =
+        strategy.id === undefined
+          ? { index: strategy.index, name: strategy.name }
+          : { index: strategy.index, name: strategy.name, id: strategy.id };
+    }
+    return result;
+  }
+
+  // Every flag for one context, e.g. for a bulk evaluation endpoint.
+  evaluateAll(context: EvaluationContext = EMPTY_CONTEXT): Evaluation[] {
+    const out: Evaluation[] = [];
+    for (const name of this.flags.keys()) out.push(this.evaluate(name, context));
+    return out;
+  }
+
+  private match(flag: CompiledFlag, ctx: EvaluationContext): number {
+    if (!flag.enabled || flag.malformed) return FLAG_DISABLED;
+    const deps = flag.dependencies;
+    for (let k = 0; k < deps.length; k++)
+      if (!this.dependencySatisfied(deps[k], ctx)) return DEPENDENCY_NOT_MET;
+    const strategies = flag.strategies;
+    if (strategies.length === 0) return NO_STRATEGIES;
+    for (let k = 0; k < strategies.length; k++) {
+      const strategy = strategies[k];
+      if (strategy.never) continue;
+      if (constraintsHold(strategy, ctx) && strategy.test(ctx)) return k;
+    }
+    return NO_STRATEGY_MATCHED;
+  }
+
+  private dependencySatisfied(dep: CompiledDependency, ctx: EvaluationContext): boolean {
+    const parent = dep.parent;
+    if (parent === undefined) return false;
+    if (!dep.expectEnabled) return this.match(parent, ctx) < NO_STRATEGIES;
+    if (dep.variants === undefined) return this.match(parent, ctx) >= NO_STRATEGIES;
+    const variant = this.getVariant(parent.name, ctx);
+    return variant.feature_enabled && dep.variants.has(variant.name);
+  }
+}
+
+function withFeatureEnabled(
+  fallback: (Omit<VariantResult, 'feature_enabled'> & { feature_enabled?: boolean }) | undefined,
+  featureEnabled: boolean,
+): VariantResult {
+  if (fallback === undefined) return featureEnabled ? DISABLED_VARIANT_FEATURE_ENABLED : DISABLED_VARIANT;
+  return { ...fallback, feature_enabled: featureEnabled };
+}
+
+// Compiles a client features response (GET /api/client/features) into an Evaluator.
+export function compile(response: ClientFeaturesResponse, options?: CompileOptions): Evaluator {
+  return new Evaluator(response, options);
+}

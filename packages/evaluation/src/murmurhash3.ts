@@ -1,0 +1,94 @@
+// MurmurHash3, x86 32-bit variant.
+// Bytes are taken as the low 8 bits of each UTF-16 code unit: that is what the `murmurhash3js` package
+// does, and the Unleash server and the Unleash node SDK hash with it, so buckets agree with them for any
+// input (for ASCII input this is the same as hashing UTF-8 bytes, as the Go and Rust SDKs do).
+
+const C1 = 0xcc9e2d51;
+const C2 = 0x1b873593;
+
+export const STRATEGY_SEED = 0;
+export const VARIANT_SEED = 86028157;
+
+function mixK1(k1: number): number {
+  k1 = Math.imul(k1, C1);
+  k1 = (k1 << 15) | (k1 >>> 17);
+  return Math.imul(k1, C2);
+}
+
+function mixH1(h1: number, k1: number): number {
+  h1 ^= mixK1(k1);
+  h1 = (h1 << 13) | (h1 >>> 19);
+  return (Math.imul(h1, 5) + 0xe6546b64) | 0;
+}
+
+function finalize(h1: number, length: number): number {
+  h1 ^= length;
+  h1 ^= h1 >>> 16;
+  h1 = Math.imul(h1, 0x85ebca6b);
+  h1 ^= h1 >>> 13;
+  h1 = Math.imul(h1, 0xc2b2ae35);
+  h1 ^= h1 >>> 16;
+  return h1 >>> 0;
+}
+
+// Hash of one string; returns an unsigned 32-bit integer.
+export function murmurhash3(key: string, seed = 0): number {
+  return murmurhash3Concat('', key, seed);
+}
+
+// Hash of `prefix + value` without building the concatenated string (the hot path hashes
+// `groupId:stickinessValue` on every call).
+export function murmurhash3Concat(prefix: string, value: string, seed = 0): number {
+  const pl = prefix.length;
+  const length = pl + value.length;
+  const blocks = length - (length & 3);
+  let h1 = seed | 0;
+  let i = 0;
+  // Whole blocks inside the prefix, then the block that straddles it, then whole blocks inside the value.
+  const prefixBlocks = pl - (pl & 3);
+  for (; i < prefixBlocks; i += 4) {
+    h1 = mixH1(
+      h1,
+      (prefix.charCodeAt(i) & 0xff) |
+        ((prefix.charCodeAt(i + 1) & 0xff) << 8) |
+        ((prefix.charCodeAt(i + 2) & 0xff) << 16) |
+        ((prefix.charCodeAt(i + 3) & 0xff) << 24),
+    );
+  }
+  for (; i < blocks && i < pl; i += 4) {
+    h1 = mixH1(
+      h1,
+      byteAt(prefix, value, pl, i) |
+        (byteAt(prefix, value, pl, i + 1) << 8) |
+        (byteAt(prefix, value, pl, i + 2) << 16) |
+        (byteAt(prefix, value, pl, i + 3) << 24),
+    );
+  }
+  for (; i < blocks; i += 4) {
+    const j = i - pl;
+    h1 = mixH1(
+      h1,
+      (value.charCodeAt(j) & 0xff) |
+        ((value.charCodeAt(j + 1) & 0xff) << 8) |
+        ((value.charCodeAt(j + 2) & 0xff) << 16) |
+        ((value.charCodeAt(j + 3) & 0xff) << 24),
+    );
+  }
+  const rem = length & 3;
+  if (rem !== 0) {
+    let k1 = byteAt(prefix, value, pl, i);
+    if (rem >= 2) k1 ^= byteAt(prefix, value, pl, i + 1) << 8;
+    if (rem === 3) k1 ^= byteAt(prefix, value, pl, i + 2) << 16;
+    h1 ^= mixK1(k1);
+  }
+  return finalize(h1, length);
+}
+
+function byteAt(prefix: string, value: string, pl: number, i: number): number {
+  return (i < pl ? prefix.charCodeAt(i) : value.charCodeAt(i - pl)) & 0xff;
+}
+
+// Unleash's bucket of an id: 1..normalizer. `groupPrefix` is `${groupId}:`.
+export function normalizedValue(groupPrefix: string, id: string, normalizer: number, seed: number): number {
+  return (murmurhash3Concat(groupPrefix, id, seed) % normalizer) + 1;
+}

@@ -1,0 +1,549 @@
+// REGEX constraints use RE2 syntax (the Unleash node SDK compiles them with re2js, the Rust engine with
+// the `regex` crate). JavaScript's RegExp reads some of it differently, so a pattern is parsed here as
+// RE2 parses it (Perl flags: `^`/`$` anchor the text unless (?m), `.` excludes only \n unless (?s),
+// inline (?flags) and (?flags:re), POSIX [[:alpha:]], \Q..\E, \A, \z, \pN) and written out as an
+// equivalent RegExp with the `u` flag. What RE2 rejects (lookaround, backreferences, bad syntax) makes
+// compileRe2 return undefined: such a constraint never matches, as in the SDKs.
+
+type Node =
+  | { t: 'lit'; cp: number; fold: boolean }
+  | { t: 'class'; ranges: number[]; props: string[]; negated: boolean; fold: boolean }
+  | { t: 'dot'; nl: boolean }
+  | { t: 'assert'; src: string }
+  | { t: 'alt'; alts: Node[][] }
+  | { t: 'rep'; node: Node; min: number; max: number; lazy: boolean };
+
+interface Flags {
+  i: boolean;
+  m: boolean;
+  s: boolean;
+  U: boolean;
+}
+
+class Re2SyntaxError extends Error {}
+
+const MAX_REPEAT = 1000;
+const MAX_CP = 0x10ffff;
+
+const PERL_CLASSES: Record<string, number[]> = {
+  d: [0x30, 0x39],
+  s: [0x09, 0x0a, 0x0c, 0x0d, 0x20, 0x20],
+  w: [0x30, 0x39, 0x41, 0x5a, 0x5f, 0x5f, 0x61, 0x7a],
+};
+
+const POSIX_CLASSES: Record<string, number[]> = {
+  alnum: [0x30, 0x39, 0x41, 0x5a, 0x61, 0x7a],
+  alpha: [0x41, 0x5a, 0x61, 0x7a],
+  ascii: [0x00, 0x7f],
+  blank: [0x09, 0x09, 0x20, 0x20],
+  cntrl: [0x00, 0x1f, 0x7f, 0x7f],
+  digit: [0x30, 0x39],
+  graph: [0x21, 0x7e],
+  lower: [0x61, 0x7a],
+  print: [0x20, 0x7e],
+  punct: [0x21, 0x2f, 0x3a, 0x40, 0x5b, 0x60, 0x7b, 0x7e],
+  space: [0x09, 0x0d, 0x20, 0x20],
+  upper: [0x41, 0x5a],
+  word: [0x30, 0x39, 0x41, 0x5a, 0x5f, 0x5f, 0x61, 0x7a],
+  xdigit: [0x30, 0x39, 0x41, 0x46, 0x61, 0x66],
+};
+
+// Unicode general categories RE2 knows; any other \p{Name} is a script.
+const GENERAL_CATEGORIES = new Set(
+  'C Cc Cf Co Cs L Ll Lm Lo Lt Lu M Mc Me Mn N Nd Nl No P Pc Pd Pe Pf Pi Po Ps S Sc Sk Sm So Z Zl Zp Zs'.split(
+    ' ',
+  ),
+);
+
+function complement(ranges: number[]): number[] {
+  const sorted = normalize(ranges);
+  const out: number[] = [];
+  let next = 0;
+  for (let k = 0; k < sorted.length; k += 2) {
+    if (sorted[k] > next) out.push(next, sorted[k] - 1);
+    next = sorted[k + 1] + 1;
+  }
+  if (next <= MAX_CP) out.push(next, MAX_CP);
+  return out;
+}
+
+// Sorted, merged [lo, hi] pairs.
+function normalize(ranges: number[]): number[] {
+  const pairs: [number, number][] = [];
+  for (let k = 0; k < ranges.length; k += 2) pairs.push([ranges[k], ranges[k + 1]]);
+  pairs.sort((a, b) => a[0] - b[0]);
+  const out: number[] = [];
+  for (const [lo, hi] of pairs) {
+    const last = out.length - 1;
+    if (last > 0 && lo <= out[last] + 1) out[last] = Math.max(out[last], hi);
+    else out.push(lo, hi);
+  }
+  return out;
+}
+
+// Case-fold orbits (code points that match each other case-insensitively), built on first use from the
+// runtime's own case mappings; needed only when (?i) covers part of a pattern.
+let foldOrbits: Map<number, number[]> | undefined;
+
+function orbitOf(cp: number): number[] {
+  if (foldOrbits === undefined) {
+    const parent = new Map<number, number>();
+    const find = (x: number): number => {
+      let r = x;
+      while (parent.has(r) && parent.get(r) !== r) r = parent.get(r) as number;
+      parent.set(x, r);
+      return r;
+    };
+    const union = (a: number, b: number): void => {
+      const ra = find(a);
+      const rb = find(b);
+      if (ra !== rb) parent.set(ra, rb);
+    };
+    const single = (s: string): number => {
+      const c = s.codePointAt(0) as number;
+      return s.length === (c > 0xffff ? 2 : 1) ? c : -1;
+    };
+    for (let c = 0; c <= 0x1ffff; c++) {
+      if (c >= 0xd800 && c <= 0xdfff) continue;
+      const ch = String.fromCodePoint(c);
+      const up = single(ch.toUpperCase());
+      const low = single(ch.toLowerCase());
+      if (up >= 0 && up !== c) union(c, up);
+      if (low >= 0 && low !== c) union(c, low);
+    }
+    const groups = new Map<number, number[]>();
+    for (const c of parent.keys()) {
+      const r = find(c);
+      const g = groups.get(r) ?? [];
+      if (!g.includes(c)) g.push(c);
+      if (!g.includes(r)) g.push(r);
+      groups.set(r, g);
+    }
+    foldOrbits = new Map();
+    for (const g of groups.values()) for (const c of g) foldOrbits.set(c, g);
+  }
+  return foldOrbits.get(cp) ?? [cp];
+}
+
+// Adds the case variants of every code point in the ranges (large non-letter blocks are left as they are).
+function foldRanges(ranges: number[]): number[] {
+  const out = ranges.slice();
+  let budget = 0x3000;
+  for (let k = 0; k < ranges.length; k += 2) {
+    const lo = ranges[k];
+    const hi = ranges[k + 1];
+    if (hi - lo > budget) continue;
+    budget -= hi - lo;
+    for (let c = lo; c <= hi; c++) for (const f of orbitOf(c)) if (f !== c) out.push(f, f);
+  }
+  return normalize(out);
+}
+
+class Parser {
+  private pos = 0;
+
+  constructor(
+    private readonly src: string,
+    private flags: Flags,
+  ) {}
+
+  parse(): Node {
+    const node = this.alternation(0);
+    if (this.pos < this.src.length) throw new Re2SyntaxError('unexpected )');
+    return node;
+  }
+
+  private peek(offset = 0): number {
+    const i = this.pos + offset;
+    return i < this.src.length ? this.src.charCodeAt(i) : -1;
+  }
+
+  private nextCodePoint(): number {
+    const cp = this.src.codePointAt(this.pos);
+    if (cp === undefined) throw new Re2SyntaxError('unexpected end');
+    this.pos += cp > 0xffff ? 2 : 1;
+    return cp;
+  }
+
+  private alternation(depth: number): Node {
+    const saved = this.flags;
+    const alts: Node[][] = [];
+    let seq: Node[] = [];
+    let lastWasRepeat = false;
+    // A repetition right after (?flags) has nothing to repeat.
+    let afterFlags = false;
+    while (this.pos < this.src.length) {
+      const c = this.peek();
+      if (c === 0x29 /* ) */) {
+        if (depth === 0) throw new Re2SyntaxError('unexpected )');
+        break;
+      }
+      if (c === 0x7c /* | */) {
+        this.pos++;
+        alts.push(seq);
+        seq = [];
+        lastWasRepeat = false;
+        afterFlags = false;
+        continue;
+      }
+      const rep = this.repetition();
+      if (rep !== undefined) {
+        if (lastWasRepeat) throw new Re2SyntaxError('invalid nested repetition operator');
+        const last = afterFlags ? undefined : seq.pop();
+        if (last === undefined) throw new Re2SyntaxError('missing argument to repetition operator');
+        seq.push({ t: 'rep', node: last, min: rep[0], max: rep[1], lazy: rep[2] });
+        lastWasRepeat = true;
+        continue;
+      }
+      lastWasRepeat = false;
+      const atom = this.atom(depth);
+      afterFlags = atom === undefined;
+      if (atom !== undefined) seq.push(atom);
+    }
+    alts.push(seq);
+    this.flags = saved;
+    return { t: 'alt', alts };
+  }
+
+  // A repetition operator at pos: [min, max, lazy], or undefined.
+  private repetition(): [number, number, boolean] | undefined {
+    const c = this.peek();
+    let min: number;
+    let max: number;
+    if (c === 0x2a) [min, max] = [0, Infinity];
+    else if (c === 0x2b) [min, max] = [1, Infinity];
+    else if (c === 0x3f) [min, max] = [0, 1];
+    else if (c === 0x7b) {
+      const m = /^\{(\d+)(?:(,)(\d*))?\}/.exec(this.src.slice(this.pos));
+      // Not a valid {n,m}: RE2 reads the brace as a literal.
+      if (m === null) return undefined;
+      min = Number(m[1]);
+      max = m[2] === undefined ? min : m[3] === '' ? Infinity : Number(m[3]);
+      if (min > MAX_REPEAT || (max !== Infinity && (max > MAX_REPEAT || max < min))) {
+        throw new Re2SyntaxError('invalid repeat count');
+      }
+      this.pos += m[0].length - 1;
+    } else return undefined;
+    this.pos++;
+    let lazy = false;
+    if (this.peek() === 0x3f) {
+      this.pos++;
+      lazy = true;
+    }
+    return [min, max, lazy !== this.flags.U];
+  }
+
+  private atom(depth: number): Node | undefined {
+    const c = this.peek();
+    const f = this.flags;
+    switch (c) {
+      case 0x28 /* ( */:
+        return this.group(depth);
+      case 0x5b /* [ */:
+        this.pos++;
+        return this.charClass();
+      case 0x2e /* . */:
+        this.pos++;
+        return { t: 'dot', nl: f.s };
+      case 0x5e /* ^ */:
+        this.pos++;
+        return { t: 'assert', src: f.m ? '(?<![^\\n])' : '^' };
+      case 0x24 /* $ */:
+        this.pos++;
+        return { t: 'assert', src: f.m ? '(?![^\\n])' : '$' };
+      case 0x5c /* \ */:
+        return this.escapeAtom();
+      default:
+        return { t: 'lit', cp: this.nextCodePoint(), fold: f.i };
+    }
+  }
+
+  private group(depth: number): Node | undefined {
+    this.pos++;
+    if (this.peek() === 0x3f /* ? */) {
+      this.pos++;
+      const rest = this.src.slice(this.pos);
+      const named = /^P?<([A-Za-z0-9_]+)>/.exec(rest);
+      if (named !== null) {
+        this.pos += named[0].length;
+        return this.groupBody(depth);
+      }
+      const flagMatch = /^([imsU]*)(?:-([imsU]*))?([:)])/.exec(rest);
+      if (flagMatch === null) throw new Re2SyntaxError('invalid or unsupported Perl syntax');
+      const [whole, on, off, end] = flagMatch;
+      if (off === '') throw new Re2SyntaxError('missing flags after -');
+      this.pos += whole.length;
+      const next: Flags = { ...this.flags };
+      for (const ch of on) next[ch as keyof Flags] = true;
+      for (const ch of off ?? '') next[ch as keyof Flags] = false;
+      if (end === ')') {
+        // (?flags) changes the flags until the end of the enclosing group.
+        this.flags = next;
+        return undefined;
+      }
+      const saved = this.flags;
+      this.flags = next;
+      const body = this.groupBody(depth);
+      this.flags = saved;
+      return body;
+    }
+    return this.groupBody(depth);
+  }
+
+  private groupBody(depth: number): Node {
+    const node = this.alternation(depth + 1);
+    if (this.peek() !== 0x29) throw new Re2SyntaxError('missing )');
+    this.pos++;
+    return node;
+  }
+
+  private escapeAtom(): Node {
+    const f = this.flags;
+    const c = this.peek(1);
+    switch (c) {
+      case 0x41 /* A */:
+        this.pos += 2;
+        return { t: 'assert', src: '^' };
+      case 0x7a /* z */:
+        this.pos += 2;
+        return { t: 'assert', src: '$' };
+      case 0x62 /* b */:
+        this.pos += 2;
+        return { t: 'assert', src: '\\b' };
+      case 0x42 /* B */:
+        this.pos += 2;
+        return { t: 'assert', src: '\\B' };
+      case 0x51 /* Q */: {
+        this.pos += 2;
+        const end = this.src.indexOf('\\E', this.pos);
+        const text = this.src.slice(this.pos, end < 0 ? undefined : end);
+        this.pos = end < 0 ? this.src.length : end + 2;
+        const lits: Node[] = [];
+        for (const ch of text) lits.push({ t: 'lit', cp: ch.codePointAt(0) as number, fold: f.i });
+        return { t: 'alt', alts: [lits] };
+      }
+    }
+    const cls = this.classEscape();
+    if (cls !== undefined) return { t: 'class', ...cls, negated: false, fold: f.i };
+    return { t: 'lit', cp: this.escapedChar(), fold: f.i };
+  }
+
+  // \d \s \w (and negations), \pN, \p{Name}, \PN at pos, as ranges and/or property escapes.
+  private classEscape(): { ranges: number[]; props: string[] } | undefined {
+    if (this.peek() !== 0x5c) return undefined;
+    const c = this.peek(1);
+    const letter = String.fromCharCode(c);
+    const lower = letter.toLowerCase();
+    if (lower in PERL_CLASSES && (letter === lower || letter === lower.toUpperCase())) {
+      this.pos += 2;
+      const ranges = PERL_CLASSES[lower];
+      return { ranges: letter === lower ? ranges.slice() : this.negate(ranges), props: [] };
+    }
+    if (c === 0x70 || c === 0x50 /* p P */) {
+      this.pos += 2;
+      let name: string;
+      if (this.peek() === 0x7b) {
+        const close = this.src.indexOf('}', this.pos);
+        if (close < 0) throw new Re2SyntaxError('invalid character class range');
+        name = this.src.slice(this.pos + 1, close);
+        this.pos = close + 1;
+      } else {
+        name = String.fromCodePoint(this.nextCodePoint());
+      }
+      let negated = c === 0x50;
+      if (name.startsWith('^')) {
+        negated = !negated;
+        name = name.slice(1);
+      }
+      if (!/^[A-Za-z_]+$/.test(name)) throw new Re2SyntaxError('invalid character class range');
+      if (name === 'Any') return { ranges: negated ? [] : [0, MAX_CP], props: [] };
+      const prop = GENERAL_CATEGORIES.has(name) ? name : `Script=${name}`;
+      return { ranges: [], props: [`\\${negated ? 'P' : 'p'}{${prop}}`] };
+    }
+    return undefined;
+  }
+
+  // RE2 folds a class before negating it, so that under (?i) [[:^alpha:]] excludes the Kelvin sign too.
+  private negate(ranges: number[]): number[] {
+    return complement(this.flags.i ? foldRanges(ranges) : ranges);
+  }
+
+  // A single escaped character (after the backslash at pos), as RE2 allows it.
+  private escapedChar(): number {
+    this.pos++;
+    if (this.pos >= this.src.length) throw new Re2SyntaxError('trailing backslash');
+    const c = this.nextCodePoint();
+    switch (c) {
+      case 0x61:
+        return 0x07;
+      case 0x66:
+        return 0x0c;
+      case 0x6e:
+        return 0x0a;
+      case 0x72:
+        return 0x0d;
+      case 0x74:
+        return 0x09;
+      case 0x76:
+        return 0x0b;
+      case 0x78 /* x */: {
+        const braced = /^\{([0-9A-Fa-f]+)\}/.exec(this.src.slice(this.pos));
+        if (braced !== null) {
+          const cp = parseInt(braced[1], 16);
+          if (cp > MAX_CP) throw new Re2SyntaxError('invalid escape');
+          this.pos += braced[0].length;
+          return cp;
+        }
+        const two = /^[0-9A-Fa-f]{2}/.exec(this.src.slice(this.pos));
+        if (two === null) throw new Re2SyntaxError('invalid escape');
+        this.pos += 2;
+        return parseInt(two[0], 16);
+      }
+    }
+    if (c >= 0x30 && c <= 0x37) {
+      // Octal; a lone \1..\7 would be a backreference, which RE2 does not support.
+      const isOctal = (d: number): boolean => d >= 0x30 && d <= 0x37;
+      if (c !== 0x30 && !isOctal(this.peek())) throw new Re2SyntaxError('backreferences are not supported');
+      let value = c - 0x30;
+      for (let k = 0; k < 2 && isOctal(this.peek()); k++)
+        value = value * 8 + (this.src.charCodeAt(this.pos++) - 0x30);
+      return value;
+    }
+    // Any ASCII punctuation may be escaped; letters and digits only as above.
+    if (c < 0x80 && !/[0-9A-Za-z]/.test(String.fromCharCode(c))) return c;
+    throw new Re2SyntaxError('invalid escape sequence');
+  }
+
+  private charClass(): Node {
+    const fold = this.flags.i;
+    let negated = false;
+    if (this.peek() === 0x5e) {
+      this.pos++;
+      negated = true;
+    }
+    const ranges: number[] = [];
+    const props: string[] = [];
+    let first = true;
+    for (;;) {
+      if (this.pos >= this.src.length) throw new Re2SyntaxError('missing closing ]');
+      if (this.peek() === 0x5d && !first) {
+        this.pos++;
+        break;
+      }
+      first = false;
+      if (this.peek() === 0x5b && this.peek(1) === 0x3a /* [: */) {
+        const close = this.src.indexOf(':]', this.pos + 2);
+        if (close >= 0) {
+          let name = this.src.slice(this.pos + 2, close);
+          const neg = name.startsWith('^');
+          if (neg) name = name.slice(1);
+          const posix = POSIX_CLASSES[name];
+          if (posix === undefined) throw new Re2SyntaxError('invalid character class range');
+          ranges.push(...(neg ? this.negate(posix) : posix));
+          this.pos = close + 2;
+          continue;
+        }
+      }
+      const esc = this.classEscape();
+      if (esc !== undefined) {
+        ranges.push(...esc.ranges);
+        props.push(...esc.props);
+        continue;
+      }
+      const lo = this.classChar();
+      let hi = lo;
+      if (this.peek() === 0x2d && this.pos + 1 < this.src.length && this.peek(1) !== 0x5d) {
+        this.pos++;
+        hi = this.classChar();
+        if (hi < lo) throw new Re2SyntaxError('invalid character class range');
+      }
+      ranges.push(lo, hi);
+    }
+    return { t: 'class', ranges: normalize(ranges), props, negated, fold };
+  }
+
+  private classChar(): number {
+    if (this.peek() === 0x5c) return this.escapedChar();
+    return this.nextCodePoint();
+  }
+}
+
+function hex(cp: number): string {
+  return `\\u{${cp.toString(16)}}`;
+}
+
+function rangesSource(ranges: number[]): string {
+  let out = '';
+  for (let k = 0; k < ranges.length; k += 2) {
+    out += ranges[k] === ranges[k + 1] ? hex(ranges[k]) : `${hex(ranges[k])}-${hex(ranges[k + 1])}`;
+  }
+  return out;
+}
+
+// Whether every case-sensitive node is under (?i), under none, or mixed.
+function foldUse(node: Node, acc: { on: boolean; off: boolean }): void {
+  switch (node.t) {
+    case 'lit':
+    case 'class':
+      if (node.fold) acc.on = true;
+      else acc.off = true;
+      return;
+    case 'alt':
+      for (const seq of node.alts) for (const n of seq) foldUse(n, acc);
+      return;
+    case 'rep':
+      foldUse(node.node, acc);
+      return;
+    case 'dot':
+    case 'assert':
+      return;
+  }
+}
+
+function emit(node: Node, manualFold: boolean): string {
+  switch (node.t) {
+    case 'lit': {
+      if (manualFold && node.fold) {
+        const orbit = orbitOf(node.cp);
+        if (orbit.length > 1) return `[${orbit.map(hex).join('')}]`;
+      }
+      return hex(node.cp);
+    }
+    case 'class': {
+      const ranges = manualFold && node.fold ? foldRanges(node.ranges) : node.ranges;
+      return `[${node.negated ? '^' : ''}${rangesSource(ranges)}${node.props.join('')}]`;
+    }
+    case 'dot':
+      return node.nl ? '[^]' : '[^\\n]';
+    case 'assert':
+      return node.src;
+    case 'alt':
+      return `(?:${node.alts.map((seq) => seq.map((n) => emit(n, manualFold)).join('')).join('|')})`;
+    case 'rep': {
+      const q =
+        node.max === Infinity
+          ? node.min === 0
+            ? '*'
+            : node.min === 1
+              ? '+'
+              : `{${node.min},}`
+          : node.min === node.max
+            ? `{${node.min}}`
+            : `{${node.min},${node.max}}`;
+      return `(?:${emit(node.node, manualFold)})${q}${node.lazy ? '?' : ''}`;
+    }
+  }
+}
+
+// The RegExp equivalent to an RE2 pattern, or undefined when RE2 would reject it.
+export function compileRe2(pattern: string, caseInsensitive = false): RegExp | undefined {
+  try {
+    const ast = new Parser(pattern, { i: caseInsensitive, m: false, s: false, U: false }).parse();
+    const use = { on: false, off: false };
+    foldUse(ast, use);
+    const globalFold = use.on && !use.off;
+    return new RegExp(emit(ast, use.on && use.off), globalFold ? 'iu' : 'u');
+  } catch {
+    return undefined;
+  }
+}
