@@ -16,8 +16,17 @@ import { UsersService } from './users/users.service';
 
 export const BODY_LIMIT = '1mb';
 
+// `__proto__` in a JSON body is never legitimate input and slips past DTO whitelisting; refuse it as malformed.
+function refusePrototypeKeys(key: string, value: unknown): unknown {
+  if (key === '__proto__') throw new SyntaxError('the key "__proto__" is not allowed');
+  return value;
+}
+
 /** Builds the configured application (used by `serve` and by the e2e tests); does not listen. */
-export async function createApp(config: AppConfig, options: AppOptions = {}): Promise<NestExpressApplication> {
+export async function createApp(
+  config: AppConfig,
+  options: AppOptions = {},
+): Promise<NestExpressApplication> {
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, options), {
     bufferLogs: true,
     bodyParser: false,
@@ -26,7 +35,7 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
   app.disable('x-powered-by');
   app.enableShutdownHooks();
   // Explicit body parsers so the 1 MiB limit and the JSON-only policy are visible here.
-  app.useBodyParser('json', { limit: BODY_LIMIT, strict: false });
+  app.useBodyParser('json', { limit: BODY_LIMIT, strict: false, reviver: refusePrototypeKeys });
   app.useBodyParser('text', { limit: BODY_LIMIT, type: ['text/csv', 'text/plain'] });
   app.use(cookieParser());
 
@@ -45,7 +54,9 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
     app,
     new DocumentBuilder()
       .setTitle('Wavegate')
-      .setDescription('Maker-checker change requests, cohort-wave rollouts with automatic halt, feature flags')
+      .setDescription(
+        'Maker-checker change requests, cohort-wave rollouts with automatic halt, feature flags',
+      )
       .setVersion('1')
       .addBearerAuth()
       .build(),

@@ -32,7 +32,9 @@ async function withApp<T>(fn: (app: Awaited<ReturnType<typeof createApp>>) => Pr
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const c of process.stdin) chunks.push(c as Buffer);
-  return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+  return Buffer.concat(chunks)
+    .toString('utf8')
+    .replace(/\r?\n$/, '');
 }
 
 const program = new Command('wavegate').description('Wavegate: safe changes to a multi-tenant SaaS');
@@ -65,9 +67,12 @@ user
       const bad = roles.filter((r) => !ROLES.includes(r));
       if (bad.length) throw new Error(`--roles: unknown role(s) ${bad.join(', ')}`);
       const password = await readStdin();
-      if (password.length < MIN_PASSWORD_LENGTH) throw new Error(`password: at least ${MIN_PASSWORD_LENGTH} characters`);
+      if (password.length < MIN_PASSWORD_LENGTH)
+        throw new Error(`password: at least ${MIN_PASSWORD_LENGTH} characters`);
       await runMigrations(app);
-      const u = await app.get(UsersService).create('cli', { email: opts.email, name: opts.name, password, roles });
+      const u = await app
+        .get(UsersService)
+        .create('cli', { email: opts.email, name: opts.name, password, roles });
       process.stdout.write(`created ${u.email} (${u.id}) with roles ${u.roles.join(', ')}\n`);
     }),
   );

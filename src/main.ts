@@ -32,6 +32,9 @@ export async function serve(): Promise<void> {
         : `  First admin created: ${admin.email} (password from WAVEGATE_ADMIN_PASSWORD)`,
     );
   }
-  lines.push(`  Sign in:   curl -X POST ${url}/api/auth/login -H 'content-type: application/json' -d '{"email":"...","password":"..."}'`, '');
+  lines.push(
+    `  Sign in:   curl -X POST ${url}/api/auth/login -H 'content-type: application/json' -d '{"email":"...","password":"..."}'`,
+    '',
+  );
   process.stdout.write(lines.join('\n') + '\n');
 }

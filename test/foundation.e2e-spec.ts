@@ -16,7 +16,11 @@ describe('foundation: auth, health', () => {
   });
 
   it('logs in, answers me, logs out (the token stops working)', async () => {
-    const login = await t.http().post('/api/auth/login').send({ email: ADMIN_EMAIL, password: ADMIN_PASSWORD }).expect(200);
+    const login = await t
+      .http()
+      .post('/api/auth/login')
+      .send({ email: ADMIN_EMAIL, password: ADMIN_PASSWORD })
+      .expect(200);
     const token = login.body.accessToken as string;
     expect(login.body.user).toMatchObject({ email: ADMIN_EMAIL, roles: expect.arrayContaining(['admin']) });
     const cookie = String(login.headers['set-cookie']);

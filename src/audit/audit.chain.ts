@@ -61,7 +61,10 @@ export class ChainVerifier {
       return false;
     }
     if (entryHash(e) !== e.hash) {
-      this.broken = { seq: e.seq, reason: `entry ${e.seq} was altered (its hash does not match its contents)` };
+      this.broken = {
+        seq: e.seq,
+        reason: `entry ${e.seq} was altered (its hash does not match its contents)`,
+      };
       return false;
     }
     this.prevHash = e.hash;
@@ -80,7 +83,13 @@ export class ChainVerifier {
       this.broken = { seq: 1, reason: 'the chain head record is missing' };
     }
     return this.broken
-      ? { ok: false, entries: this.count, headHash: this.prevHash, firstBrokenSeq: this.broken.seq, reason: this.broken.reason }
+      ? {
+          ok: false,
+          entries: this.count,
+          headHash: this.prevHash,
+          firstBrokenSeq: this.broken.seq,
+          reason: this.broken.reason,
+        }
       : { ok: true, entries: this.count, headHash: this.prevHash };
   }
 }

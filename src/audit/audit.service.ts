@@ -63,7 +63,10 @@ export class AuditService {
     if (q.from) qb.andWhere('a.at >= :from', { from: q.from });
     if (q.to) qb.andWhere('a.at < :to', { to: q.to });
     if (before !== undefined) qb.andWhere('a.seq < :before', { before });
-    const rows = await qb.orderBy('a.seq', 'DESC').limit(q.limit + 1).getMany();
+    const rows = await qb
+      .orderBy('a.seq', 'DESC')
+      .limit(q.limit + 1)
+      .getMany();
     const page = rows.slice(0, q.limit);
     return {
       items: page.map(toItem),

@@ -38,7 +38,11 @@ export class AuthController {
       path: '/',
       expires: expiresAt,
     });
-    return { accessToken, expiresAt, user: { id: user.id, email: user.email, name: user.name, roles: user.roles } };
+    return {
+      accessToken,
+      expiresAt,
+      user: { id: user.id, email: user.email, name: user.name, roles: user.roles },
+    };
   }
 
   @ApiBearerAuth()

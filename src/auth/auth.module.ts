@@ -10,7 +10,6 @@ import { deriveKey } from './token.codec';
 import { TokensController } from './tokens.controller';
 import { TokensService } from './tokens.service';
 
-
 @Global()
 @Module({
   imports: [

@@ -39,7 +39,9 @@ export class AuthService {
 
   /** Checks email and password. The same work is done for an unknown email, so timing does not reveal accounts. */
   async validateCredentials(email: string, password: string): Promise<UserEntity | null> {
-    const user = await this.dataSource.getRepository(UserEntity).findOne({ where: { email: email.toLowerCase() } });
+    const user = await this.dataSource
+      .getRepository(UserEntity)
+      .findOne({ where: { email: email.toLowerCase() } });
     if (!user) {
       this.dummyHash ??= hashPassword(randomUUID());
       await verifyPassword(await this.dummyHash, password);
@@ -55,8 +57,20 @@ export class AuthService {
     const expiresAt = new Date(now.getTime() + this.config.sessionTtlSeconds * 1000);
     const sid = randomUUID();
     await this.tx.run(async (tx) => {
-      await tx.manager.insert(SessionEntity, { id: sid, userId: user.id, createdAt: now, expiresAt, revokedAt: null });
-      tx.audit({ actor: `user:${user.id}`, action: 'auth.login', entityType: 'user', entityId: user.id, data: { sessionId: sid } });
+      await tx.manager.insert(SessionEntity, {
+        id: sid,
+        userId: user.id,
+        createdAt: now,
+        expiresAt,
+        revokedAt: null,
+      });
+      tx.audit({
+        actor: `user:${user.id}`,
+        action: 'auth.login',
+        entityType: 'user',
+        entityId: user.id,
+        data: { sessionId: sid },
+      });
     });
     const payload: JwtPayload = { sub: user.id, sid };
     const accessToken = await this.jwt.signAsync(payload, { expiresIn: this.config.sessionTtlSeconds });
@@ -68,19 +82,39 @@ export class AuthService {
     const sid = principal.sessionId;
     await this.tx.run(async (tx) => {
       await tx.manager.update(SessionEntity, { id: sid, revokedAt: IsNull() }, { revokedAt: tx.now });
-      tx.audit({ actor: `user:${principal.id}`, action: 'auth.logout', entityType: 'user', entityId: principal.id, data: { sessionId: sid } });
+      tx.audit({
+        actor: `user:${principal.id}`,
+        action: 'auth.logout',
+        entityType: 'user',
+        entityId: principal.id,
+        data: { sessionId: sid },
+      });
     });
   }
 
   /** A verified JWT becomes a principal only while its session is open and its user enabled. */
   async principalFromJwt(payload: JwtPayload): Promise<Principal> {
-    const session = await this.dataSource.getRepository(SessionEntity).findOne({ where: { id: payload.sid } });
-    if (!session || session.revokedAt || session.expiresAt.getTime() <= this.clock.now().getTime() || session.userId !== payload.sub) {
+    const session = await this.dataSource
+      .getRepository(SessionEntity)
+      .findOne({ where: { id: payload.sid } });
+    if (
+      !session ||
+      session.revokedAt ||
+      session.expiresAt.getTime() <= this.clock.now().getTime() ||
+      session.userId !== payload.sub
+    ) {
       throw unauthorized('AUTH.SESSION_ENDED', 'The session has ended; sign in again');
     }
     const user = await this.dataSource.getRepository(UserEntity).findOne({ where: { id: payload.sub } });
     if (!user || user.disabled) throw unauthorized('AUTH.USER_DISABLED', 'The user is disabled');
-    return { kind: 'user', id: user.id, email: user.email, name: user.name, roles: user.roles, sessionId: session.id };
+    return {
+      kind: 'user',
+      id: user.id,
+      email: user.email,
+      name: user.name,
+      roles: user.roles,
+      sessionId: session.id,
+    };
   }
 
   async principalFromApiToken(token: string): Promise<Principal> {
@@ -94,7 +128,14 @@ export class AuthService {
     const row = await this.dataSource.getRepository(ApiTokenEntity).findOne({ where: { tokenHash: hash } });
     const principal: Principal | null =
       row && !row.revokedAt
-        ? { kind: 'token', id: row.id, name: row.name, tokenKind: row.kind, environment: row.environment, createdBy: row.createdBy }
+        ? {
+            kind: 'token',
+            id: row.id,
+            name: row.name,
+            tokenKind: row.kind,
+            environment: row.environment,
+            createdBy: row.createdBy,
+          }
         : null;
     if (this.tokenCache.size > 10_000) this.tokenCache.clear();
     this.tokenCache.set(hash, { principal, until: now + TOKEN_CACHE_MS });

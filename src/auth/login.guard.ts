@@ -25,7 +25,8 @@ export class LoginGuard extends AuthGuard('local') {
 
   override handleRequest<T>(err: unknown, user: T | false): T {
     if (err instanceof DomainError) throw err;
-    if (err || !user) throw unauthorized('AUTH.BAD_CREDENTIALS', 'Wrong email or password, or the user is disabled');
+    if (err || !user)
+      throw unauthorized('AUTH.BAD_CREDENTIALS', 'Wrong email or password, or the user is disabled');
     return user;
   }
 }

@@ -43,14 +43,18 @@ export class TokensService {
   /** Returns the token once; only its hash is kept. */
   async create(actor: string, input: { name: string; kind: TokenKind; environment?: string }) {
     if (input.kind === 'client' && !input.environment) {
-      throw unprocessable('TOKEN.ENVIRONMENT_REQUIRED', 'environment: a client token reads the flags of one environment', [
-        { field: 'environment', reason: 'required for client tokens' },
-      ]);
+      throw unprocessable(
+        'TOKEN.ENVIRONMENT_REQUIRED',
+        'environment: a client token reads the flags of one environment',
+        [{ field: 'environment', reason: 'required for client tokens' }],
+      );
     }
     if (input.kind !== 'client' && input.environment) {
-      throw unprocessable('TOKEN.ENVIRONMENT_NOT_ALLOWED', 'environment: only client tokens are bound to an environment', [
-        { field: 'environment', reason: 'only for client tokens' },
-      ]);
+      throw unprocessable(
+        'TOKEN.ENVIRONMENT_NOT_ALLOWED',
+        'environment: only client tokens are bound to an environment',
+        [{ field: 'environment', reason: 'only for client tokens' }],
+      );
     }
     const { token, hash, prefix } = generateApiToken(input.kind);
     return this.tx.run(async (tx) => {
@@ -75,7 +79,9 @@ export class TokensService {
   }
 
   async list(): Promise<PublicToken[]> {
-    const rows = await this.dataSource.getRepository(ApiTokenEntity).find({ order: { createdAt: 'DESC', id: 'ASC' } });
+    const rows = await this.dataSource
+      .getRepository(ApiTokenEntity)
+      .find({ order: { createdAt: 'DESC', id: 'ASC' } });
     return rows.map(toPublic);
   }
 

@@ -68,10 +68,21 @@ export class HttpExceptionFilter implements ExceptionFilter {
   private toBody(e: unknown): ErrorBody {
     if (e instanceof DomainError) {
       const statusCode = STATUS[e.kind];
-      return { statusCode, error: REASON[statusCode] ?? 'Error', message: e.message, code: e.code, details: e.details };
+      return {
+        statusCode,
+        error: REASON[statusCode] ?? 'Error',
+        message: e.message,
+        code: e.code,
+        details: e.details,
+      };
     }
     if (e instanceof ThrottlerException) {
-      return { statusCode: 429, error: REASON[429], message: 'Too many requests; try again later', code: 'RATE_LIMITED' };
+      return {
+        statusCode: 429,
+        error: REASON[429],
+        message: 'Too many requests; try again later',
+        code: 'RATE_LIMITED',
+      };
     }
     if (e instanceof HttpException) {
       const statusCode = e.getStatus();
@@ -80,7 +91,7 @@ export class HttpExceptionFilter implements ExceptionFilter {
         typeof r === 'string'
           ? r
           : Array.isArray((r as { message?: unknown }).message)
-            ? ((r as { message: string[] }).message).join('; ')
+            ? (r as { message: string[] }).message.join('; ')
             : String((r as { message?: unknown }).message ?? e.message);
       return { statusCode, error: REASON[statusCode] ?? 'Error', message, code: codeForStatus(statusCode) };
     }
@@ -90,7 +101,7 @@ export class HttpExceptionFilter implements ExceptionFilter {
       const type = (e as { type?: string }).type;
       const message =
         type === 'entity.parse.failed'
-          ? 'body: malformed JSON'
+          ? `body: malformed JSON (${(e as Error).message.slice(0, 200)})`
           : type === 'entity.too.large'
             ? 'body: larger than the 1 MiB limit'
             : `body: ${(e as Error).message}`;
@@ -103,9 +114,18 @@ export class HttpExceptionFilter implements ExceptionFilter {
       };
     }
     if (e instanceof QueryFailedError && /unique|duplicate/i.test(e.message)) {
-      return { statusCode: 409, error: REASON[409], message: 'A record with the same key already exists', code: 'CONFLICT.DUPLICATE' };
+      return {
+        statusCode: 409,
+        error: REASON[409],
+        message: 'A record with the same key already exists',
+        code: 'CONFLICT.DUPLICATE',
+      };
     }
-    return { statusCode: HttpStatus.INTERNAL_SERVER_ERROR, error: REASON[500], message: 'Internal server error' };
+    return {
+      statusCode: HttpStatus.INTERNAL_SERVER_ERROR,
+      error: REASON[500],
+      message: 'Internal server error',
+    };
   }
 }
 

@@ -6,6 +6,9 @@ export const UuidParam = (name: string) =>
   Param(
     name,
     new ParseUUIDPipe({
-      exceptionFactory: () => badRequest('VALIDATION.BAD_ID', `${name}: must be a UUID`, [{ field: name, reason: 'must be a UUID' }]),
+      exceptionFactory: () =>
+        badRequest('VALIDATION.BAD_ID', `${name}: must be a UUID`, [
+          { field: name, reason: 'must be a UUID' },
+        ]),
     }),
   );

@@ -6,7 +6,14 @@ export const TOKEN_KINDS: TokenKind[] = ['admin', 'automation', 'client'];
 /** Who is calling: a signed-in person, or an API token. */
 export type Principal =
   | { kind: 'user'; id: string; email: string; name: string; roles: Role[]; sessionId?: string }
-  | { kind: 'token'; id: string; name: string; tokenKind: TokenKind; environment: string | null; createdBy: string };
+  | {
+      kind: 'token';
+      id: string;
+      name: string;
+      tokenKind: TokenKind;
+      environment: string | null;
+      createdBy: string;
+    };
 
 /** The id written to the audit log for a principal. */
 export function actorId(p: Principal): string {
@@ -19,7 +26,14 @@ export function actorId(p: Principal): string {
  */
 export type AccessRule = Role | `token:${TokenKind}`;
 
-export const READERS: AccessRule[] = ['viewer', 'maker', 'checker', 'admin', 'token:admin', 'token:automation'];
+export const READERS: AccessRule[] = [
+  'viewer',
+  'maker',
+  'checker',
+  'admin',
+  'token:admin',
+  'token:automation',
+];
 
 export function matchesRule(p: Principal, rule: AccessRule): boolean {
   if (rule.startsWith('token:')) return p.kind === 'token' && `token:${p.tokenKind}` === rule;

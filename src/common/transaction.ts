@@ -93,7 +93,8 @@ export class TransactionRunner {
         afterCommit: (fn) => after.push(fn),
       };
       const value = await work(tx);
-      if (audits.length > 0 || events.length > 0) committed = await this.appendLedger(manager, audits, events);
+      if (audits.length > 0 || events.length > 0)
+        committed = await this.appendLedger(manager, audits, events);
       return value;
     });
     for (const l of this.listeners) l(committed);
@@ -130,7 +131,8 @@ export class TransactionRunner {
         prevHash = row.hash;
         rows.push(row);
       }
-      for (let i = 0; i < rows.length; i += 100) await manager.insert(AuditEntryEntity, rows.slice(i, i + 100));
+      for (let i = 0; i < rows.length; i += 100)
+        await manager.insert(AuditEntryEntity, rows.slice(i, i + 100));
       await manager.upsert(LedgerHeadEntity, { name: 'audit', seq, hash: prevHash }, ['name']);
     }
     const committed: CommittedEvent[] = [];
@@ -157,7 +159,8 @@ export class TransactionRunner {
         committed.push({ ...row });
       }
       // Chunked: SQLite limits the number of bound parameters per statement.
-      for (let i = 0; i < rows.length; i += 100) await manager.insert(EventEntity, rows.slice(i, i + 100) as never);
+      for (let i = 0; i < rows.length; i += 100)
+        await manager.insert(EventEntity, rows.slice(i, i + 100) as never);
     }
     return committed;
   }

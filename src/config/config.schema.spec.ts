@@ -11,7 +11,11 @@ describe('loadConfig', () => {
     const a = loadConfig({}, cwd);
     expect(a.port).toBe(3000);
     expect(a.host).toBe('127.0.0.1');
-    expect(a.database).toEqual({ kind: 'sqlite', path: join(cwd, 'data/wavegate.sqlite'), url: 'sqlite:data/wavegate.sqlite' });
+    expect(a.database).toEqual({
+      kind: 'sqlite',
+      path: join(cwd, 'data/wavegate.sqlite'),
+      url: 'sqlite:data/wavegate.sqlite',
+    });
     expect(a.secret.length).toBeGreaterThanOrEqual(32);
     expect(statSync(join(cwd, 'data/secret')).mode & 0o777).toBe(0o600);
     expect(loadConfig({}, cwd).secret).toBe(a.secret);
@@ -20,17 +24,27 @@ describe('loadConfig', () => {
   it('reports every bad variable at once, one line each', () => {
     let err: unknown;
     try {
-      loadConfig({ PORT: 'abc', LOG_LEVEL: 'loud', DATABASE_URL: 'mysql://x', WAVEGATE_SECRET: 'short' }, dir());
+      loadConfig(
+        { PORT: 'abc', LOG_LEVEL: 'loud', DATABASE_URL: 'mysql://x', WAVEGATE_SECRET: 'short' },
+        dir(),
+      );
     } catch (e) {
       err = e;
     }
     expect(err).toBeInstanceOf(ConfigError);
     const problems = (err as ConfigError).problems;
-    expect(problems.map((p) => p.split(':')[0]).sort()).toEqual(['DATABASE_URL', 'LOG_LEVEL', 'PORT', 'WAVEGATE_SECRET']);
+    expect(problems.map((p) => p.split(':')[0]).sort()).toEqual([
+      'DATABASE_URL',
+      'LOG_LEVEL',
+      'PORT',
+      'WAVEGATE_SECRET',
+    ]);
   });
 
   it('requires an explicit secret with PostgreSQL', () => {
-    expect(() => loadConfig({ DATABASE_URL: 'postgres://postgres@127.0.0.1/test' }, dir())).toThrow(/WAVEGATE_SECRET/);
+    expect(() => loadConfig({ DATABASE_URL: 'postgres://postgres@127.0.0.1/test' }, dir())).toThrow(
+      /WAVEGATE_SECRET/,
+    );
   });
 
   it('requires admin email and password together', () => {

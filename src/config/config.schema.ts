@@ -6,8 +6,7 @@ export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' |
 const LOG_LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 export type DatabaseConfig =
-  | { kind: 'sqlite'; path: string; url: string }
-  | { kind: 'postgres'; url: string; schema?: string };
+  { kind: 'sqlite'; path: string; url: string } | { kind: 'postgres'; url: string; schema?: string };
 
 export interface AppConfig {
   port: number;
@@ -62,7 +61,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   if (rawUrl.startsWith('sqlite:')) {
     const p = rawUrl.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '');
     if (!p) problems.push('DATABASE_URL: a sqlite URL needs a file path, e.g. sqlite:data/wavegate.sqlite');
-    else database = { kind: 'sqlite', path: p === ':memory:' ? p : isAbsolute(p) ? p : resolve(cwd, p), url: rawUrl };
+    else
+      database = {
+        kind: 'sqlite',
+        path: p === ':memory:' ? p : isAbsolute(p) ? p : resolve(cwd, p),
+        url: rawUrl,
+      };
   } else if (rawUrl.startsWith('postgres://') || rawUrl.startsWith('postgresql://')) {
     try {
       const u = new URL(rawUrl);
@@ -90,13 +94,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   if ((adminEmail === undefined) !== (adminPassword === undefined)) {
     problems.push('WAVEGATE_ADMIN_EMAIL and WAVEGATE_ADMIN_PASSWORD: set both or neither');
   }
-  if (adminEmail && !/^[^\s@]+@[^\s@]+$/.test(adminEmail)) problems.push('WAVEGATE_ADMIN_EMAIL: not an email address');
-  if (adminPassword && adminPassword.length < 12) problems.push('WAVEGATE_ADMIN_PASSWORD: at least 12 characters');
+  if (adminEmail && !/^[^\s@]+@[^\s@]+$/.test(adminEmail))
+    problems.push('WAVEGATE_ADMIN_EMAIL: not an email address');
+  if (adminPassword && adminPassword.length < 12)
+    problems.push('WAVEGATE_ADMIN_PASSWORD: at least 12 characters');
 
   let secret = env.WAVEGATE_SECRET ?? '';
   if (secret && secret.length < 32) problems.push('WAVEGATE_SECRET: at least 32 characters');
 
-  const dataDir = database.kind === 'sqlite' && database.path !== ':memory:' ? dirname(database.path) : resolve(cwd, 'data');
+  const dataDir =
+    database.kind === 'sqlite' && database.path !== ':memory:'
+      ? dirname(database.path)
+      : resolve(cwd, 'data');
   const backupDir = resolve(cwd, env.WAVEGATE_BACKUP_DIR?.trim() || join(dataDir, 'backups'));
 
   if (problems.length > 0) throw new ConfigError(problems);
@@ -104,7 +113,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   if (!secret) {
     if (database.kind === 'postgres') {
       // Replicas must share one secret; generating one per process would break tokens and snapshots.
-      throw new ConfigError(['WAVEGATE_SECRET: required with PostgreSQL (every replica must use the same secret)']);
+      throw new ConfigError([
+        'WAVEGATE_SECRET: required with PostgreSQL (every replica must use the same secret)',
+      ]);
     }
     secret = loadOrCreateSecret(join(dataDir, 'secret'));
   }

@@ -135,7 +135,9 @@ export class EventsDispatcher implements OnApplicationBootstrap, OnApplicationSh
       position = batch[batch.length - 1].seq;
       const pos = position;
       await this.tx.run(async (tx) => {
-        await tx.manager.upsert(EventConsumerEntity, { name: c.name, position: pos, updatedAt: tx.now }, ['name']);
+        await tx.manager.upsert(EventConsumerEntity, { name: c.name, position: pos, updatedAt: tx.now }, [
+          'name',
+        ]);
       });
       if (batch.length < BATCH) return;
     }

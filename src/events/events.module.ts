@@ -4,5 +4,9 @@ import { EventsDispatcher } from './events.dispatcher';
 import { EventsService } from './events.service';
 
 @Global()
-@Module({ controllers: [EventsController], providers: [EventsService, EventsDispatcher], exports: [EventsService, EventsDispatcher] })
+@Module({
+  controllers: [EventsController],
+  providers: [EventsService, EventsDispatcher],
+  exports: [EventsService, EventsDispatcher],
+})
 export class EventsModule {}

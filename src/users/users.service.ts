@@ -33,7 +33,10 @@ export class UsersService {
     private readonly tx: TransactionRunner,
   ) {}
 
-  async create(actor: string, input: { email: string; name: string; password: string; roles: Role[] }): Promise<PublicUser> {
+  async create(
+    actor: string,
+    input: { email: string; name: string; password: string; roles: Role[] },
+  ): Promise<PublicUser> {
     const passwordHash = await hashPassword(input.password);
     const email = input.email.trim().toLowerCase();
     return this.tx.run(async (tx) => {
@@ -53,14 +56,28 @@ export class UsersService {
         updatedAt: tx.now,
       });
       await tx.manager.insert(UserEntity, user);
-      tx.audit({ actor, action: 'user.created', entityType: 'user', entityId: user.id, data: { roles: user.roles } });
-      tx.emit({ type: 'user.created', entityType: 'user', entityId: user.id, actor, data: { roles: user.roles } });
+      tx.audit({
+        actor,
+        action: 'user.created',
+        entityType: 'user',
+        entityId: user.id,
+        data: { roles: user.roles },
+      });
+      tx.emit({
+        type: 'user.created',
+        entityType: 'user',
+        entityId: user.id,
+        actor,
+        data: { roles: user.roles },
+      });
       return toPublicUser(user);
     });
   }
 
   async list(): Promise<PublicUser[]> {
-    const users = await this.dataSource.getRepository(UserEntity).find({ order: { createdAt: 'ASC', id: 'ASC' } });
+    const users = await this.dataSource
+      .getRepository(UserEntity)
+      .find({ order: { createdAt: 'ASC', id: 'ASC' } });
     return users.map(toPublicUser);
   }
 
@@ -80,10 +97,15 @@ export class UsersService {
       const user = await tx.manager.findOne(UserEntity, { where: { id } });
       if (!user) throw notFound('USER.NOT_FOUND', `No user ${id}`);
       // An admin cannot lock themself out; another admin has to do it.
-      if (actorUserId === id && (patch.disabled === true || (patch.roles && !patch.roles.includes('admin')))) {
-        throw unprocessable('USER.SELF_LOCKOUT', 'You cannot disable yourself or remove your own admin role', [
-          { field: patch.disabled === true ? 'disabled' : 'roles', reason: 'would lock you out' },
-        ]);
+      if (
+        actorUserId === id &&
+        (patch.disabled === true || (patch.roles && !patch.roles.includes('admin')))
+      ) {
+        throw unprocessable(
+          'USER.SELF_LOCKOUT',
+          'You cannot disable yourself or remove your own admin role',
+          [{ field: patch.disabled === true ? 'disabled' : 'roles', reason: 'would lock you out' }],
+        );
       }
       const before = { roles: user.roles, disabled: user.disabled };
       if (patch.name !== undefined) user.name = patch.name.trim();

@@ -28,6 +28,8 @@ export interface TestApp {
 export const onPostgres = (): boolean => Boolean(process.env.TEST_DATABASE_URL);
 
 /**
+ * Boots the real application on a fresh database. Passport strategies are registered process-wide, so a test file
+ * runs one application at a time (close one before starting the next).
  * Boots the real application on a fresh database: a new SQLite file per call, or, when TEST_DATABASE_URL is set,
  * a new PostgreSQL schema that is dropped on close.
  */
@@ -90,7 +92,8 @@ export async function startTestApp(options: AppOptions & { env?: NodeJS.ProcessE
         .post('/api/users')
         .set('Authorization', `Bearer ${adminToken}`)
         .send({ email: e, name: e.split('@')[0], password, roles });
-      if (res.status !== 201) throw new Error(`user create failed: ${res.status} ${JSON.stringify(res.body)}`);
+      if (res.status !== 201)
+        throw new Error(`user create failed: ${res.status} ${JSON.stringify(res.body)}`);
       return { token: await login(e, password), id: (res.body as { id: string }).id, email: e };
     },
     async close() {

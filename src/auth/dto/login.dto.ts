@@ -25,7 +25,10 @@ export class CreateTokenDto {
   @IsIn(['admin', 'automation', 'client'])
   kind!: 'admin' | 'automation' | 'client';
 
-  @ApiProperty({ required: false, description: 'Required for client tokens: the environment whose flags it reads' })
+  @ApiProperty({
+    required: false,
+    description: 'Required for client tokens: the environment whose flags it reads',
+  })
   @IsOptional()
   @IsString()
   @MinLength(1)

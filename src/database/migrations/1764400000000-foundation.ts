@@ -23,8 +23,16 @@ export class Foundation1764400000000 implements MigrationInterface {
     await qr.createTable(
       new Table({
         name: 'sessions',
-        columns: [id(), str('user_id', 36), ts(qr, 'created_at'), ts(qr, 'expires_at'), ts(qr, 'revoked_at', true)],
-        foreignKeys: [{ columnNames: ['user_id'], referencedTableName: 'users', referencedColumnNames: ['id'] }],
+        columns: [
+          id(),
+          str('user_id', 36),
+          ts(qr, 'created_at'),
+          ts(qr, 'expires_at'),
+          ts(qr, 'revoked_at', true),
+        ],
+        foreignKeys: [
+          { columnNames: ['user_id'], referencedTableName: 'users', referencedColumnNames: ['id'] },
+        ],
         indices: [{ columnNames: ['user_id'] }],
       }),
     );
@@ -86,12 +94,23 @@ export class Foundation1764400000000 implements MigrationInterface {
       }),
     );
     await qr.createTable(
-      new Table({ name: 'event_consumers', columns: [id('name', 100), int('position'), ts(qr, 'updated_at')] }),
+      new Table({
+        name: 'event_consumers',
+        columns: [id('name', 100), int('position'), ts(qr, 'updated_at')],
+      }),
     );
   }
 
   async down(qr: QueryRunner): Promise<void> {
-    for (const t of ['event_consumers', 'events', 'ledger_heads', 'audit_entries', 'api_tokens', 'sessions', 'users']) {
+    for (const t of [
+      'event_consumers',
+      'events',
+      'ledger_heads',
+      'audit_entries',
+      'api_tokens',
+      'sessions',
+      'users',
+    ]) {
       await qr.dropTable(t);
     }
   }

@@ -16,15 +16,26 @@ export const str = (name: string, length: number, nullable = false): TableColumn
   length: String(length),
   isNullable: nullable,
 });
-export const text = (name: string, nullable = false): TableColumnOptions => ({ name, type: 'text', isNullable: nullable });
-export const int = (name: string, opts: { nullable?: boolean; primary?: boolean; default?: number } = {}): TableColumnOptions => ({
+export const text = (name: string, nullable = false): TableColumnOptions => ({
+  name,
+  type: 'text',
+  isNullable: nullable,
+});
+export const int = (
+  name: string,
+  opts: { nullable?: boolean; primary?: boolean; default?: number } = {},
+): TableColumnOptions => ({
   name,
   type: 'integer',
   isNullable: opts.nullable ?? false,
   isPrimary: opts.primary ?? false,
   default: opts.default,
 });
-export const bool = (name: string, def: boolean): TableColumnOptions => ({ name, type: 'boolean', default: def });
+export const bool = (name: string, def: boolean): TableColumnOptions => ({
+  name,
+  type: 'boolean',
+  default: def,
+});
 /** A point in time: `timestamptz` on PostgreSQL, `datetime` (UTC text) on SQLite. */
 export const ts = (qr: QueryRunner, name: string, nullable = false): TableColumnOptions => ({
   name,

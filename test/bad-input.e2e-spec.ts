@@ -1,0 +1,311 @@
+import { bearer, startTestApp, TestApp } from './support/test-app';
+
+type Case = {
+  name: string;
+  method: 'get' | 'post' | 'patch' | 'delete';
+  url: string;
+  auth?: 'admin' | 'none' | 'garbage';
+  body?: unknown;
+  raw?: string;
+  contentType?: string;
+};
+
+const huge = 'x'.repeat(5000);
+
+// Every request here is malformed in one way; each must get a 4xx with a JSON error body, and the server must
+// keep serving. When a feature adds routes, add its malformed requests here.
+const CASES: Case[] = [
+  // malformed JSON
+  {
+    name: 'login: truncated JSON',
+    method: 'post',
+    url: '/api/auth/login',
+    raw: '{"email": "a@b.c", ',
+    auth: 'none',
+  },
+  {
+    name: 'login: not JSON at all',
+    method: 'post',
+    url: '/api/auth/login',
+    raw: 'email=a@b.c',
+    auth: 'none',
+  },
+  {
+    name: 'login: trailing comma',
+    method: 'post',
+    url: '/api/auth/login',
+    raw: '{"email":"a@b.c","password":"x",}',
+    auth: 'none',
+  },
+  { name: 'users: truncated JSON', method: 'post', url: '/api/users', raw: '{"email":' },
+  { name: 'tokens: single quotes', method: 'post', url: '/api/tokens', raw: "{'name':'x'}" },
+  {
+    name: 'users patch: bare brace',
+    method: 'patch',
+    url: '/api/users/00000000-0000-4000-8000-000000000000',
+    raw: '{',
+  },
+  // wrong body shape
+  { name: 'login: array body', method: 'post', url: '/api/auth/login', body: [1, 2], auth: 'none' },
+  { name: 'login: string body', method: 'post', url: '/api/auth/login', raw: '"hello"', auth: 'none' },
+  { name: 'login: null body', method: 'post', url: '/api/auth/login', raw: 'null', auth: 'none' },
+  { name: 'users: array body', method: 'post', url: '/api/users', body: [] },
+  { name: 'users: number body', method: 'post', url: '/api/users', raw: '42' },
+  { name: 'tokens: null body', method: 'post', url: '/api/tokens', raw: 'null' },
+  // wrong types
+  {
+    name: 'login: email is a number',
+    method: 'post',
+    url: '/api/auth/login',
+    body: { email: 5, password: 'x' },
+    auth: 'none',
+  },
+  {
+    name: 'login: password is an object',
+    method: 'post',
+    url: '/api/auth/login',
+    body: { email: 'a@b.c', password: { $gt: '' } },
+    auth: 'none',
+  },
+  {
+    name: 'login: missing password',
+    method: 'post',
+    url: '/api/auth/login',
+    body: { email: 'a@b.c' },
+    auth: 'none',
+  },
+  {
+    name: 'login: not an email',
+    method: 'post',
+    url: '/api/auth/login',
+    body: { email: 'nope', password: 'x' },
+    auth: 'none',
+  },
+  {
+    name: 'users: roles is a string',
+    method: 'post',
+    url: '/api/users',
+    body: { email: 'a@b.c', name: 'a', password: 'long-enough-pw', roles: 'admin' },
+  },
+  {
+    name: 'users: unknown role',
+    method: 'post',
+    url: '/api/users',
+    body: { email: 'a@b.c', name: 'a', password: 'long-enough-pw', roles: ['root'] },
+  },
+  {
+    name: 'users: empty roles',
+    method: 'post',
+    url: '/api/users',
+    body: { email: 'a@b.c', name: 'a', password: 'long-enough-pw', roles: [] },
+  },
+  {
+    name: 'users: short password',
+    method: 'post',
+    url: '/api/users',
+    body: { email: 'a@b.c', name: 'a', password: 'short', roles: ['viewer'] },
+  },
+  {
+    name: 'users: bad email',
+    method: 'post',
+    url: '/api/users',
+    body: { email: 'not-an-email', name: 'a', password: 'long-enough-pw', roles: ['viewer'] },
+  },
+  {
+    name: 'users: name is a number',
+    method: 'post',
+    url: '/api/users',
+    body: { email: 'a@b.c', name: 7, password: 'long-enough-pw', roles: ['viewer'] },
+  },
+  {
+    name: 'users: duplicate roles',
+    method: 'post',
+    url: '/api/users',
+    body: { email: 'a@b.c', name: 'a', password: 'long-enough-pw', roles: ['viewer', 'viewer'] },
+  },
+  {
+    name: 'users patch: disabled is a string',
+    method: 'patch',
+    url: '/api/users/00000000-0000-4000-8000-000000000000',
+    body: { disabled: 'yes' },
+  },
+  {
+    name: 'users patch: roles null',
+    method: 'patch',
+    url: '/api/users/00000000-0000-4000-8000-000000000000',
+    body: { roles: null },
+  },
+  { name: 'tokens: unknown kind', method: 'post', url: '/api/tokens', body: { name: 'x', kind: 'root' } },
+  {
+    name: 'tokens: name is an array',
+    method: 'post',
+    url: '/api/tokens',
+    body: { name: ['x'], kind: 'admin' },
+  },
+  {
+    name: 'tokens: client without environment',
+    method: 'post',
+    url: '/api/tokens',
+    body: { name: 'x', kind: 'client' },
+  },
+  {
+    name: 'tokens: admin with environment',
+    method: 'post',
+    url: '/api/tokens',
+    body: { name: 'x', kind: 'admin', environment: 'production' },
+  },
+  { name: 'tokens: empty name', method: 'post', url: '/api/tokens', body: { name: '', kind: 'admin' } },
+  // unknown fields
+  {
+    name: 'login: unknown field',
+    method: 'post',
+    url: '/api/auth/login',
+    body: { email: 'a@b.c', password: 'x', admin: true },
+    auth: 'none',
+  },
+  {
+    name: 'users: unknown field isAdmin',
+    method: 'post',
+    url: '/api/users',
+    body: { email: 'a@b.c', name: 'a', password: 'long-enough-pw', roles: ['viewer'], isAdmin: true },
+  },
+  {
+    name: 'users: passwordHash smuggled',
+    method: 'post',
+    url: '/api/users',
+    body: { email: 'a@b.c', name: 'a', password: 'long-enough-pw', roles: ['viewer'], passwordHash: 'x' },
+  },
+  {
+    name: 'users patch: unknown field',
+    method: 'patch',
+    url: '/api/users/00000000-0000-4000-8000-000000000000',
+    body: { email: 'new@x.y' },
+  },
+  {
+    name: 'tokens: unknown field tokenHash',
+    method: 'post',
+    url: '/api/tokens',
+    body: { name: 'x', kind: 'admin', tokenHash: 'abc' },
+  },
+  {
+    name: 'tokens: __proto__ field',
+    method: 'post',
+    url: '/api/tokens',
+    raw: '{"name":"x","kind":"admin","__proto__":{"admin":true}}',
+  },
+  // huge strings and bodies
+  {
+    name: 'login: huge email',
+    method: 'post',
+    url: '/api/auth/login',
+    body: { email: `${huge}@b.c`, password: 'x' },
+    auth: 'none',
+  },
+  {
+    name: 'login: huge password',
+    method: 'post',
+    url: '/api/auth/login',
+    body: { email: 'a@b.c', password: huge },
+    auth: 'none',
+  },
+  {
+    name: 'users: huge name',
+    method: 'post',
+    url: '/api/users',
+    body: { email: 'a@b.c', name: huge, password: 'long-enough-pw', roles: ['viewer'] },
+  },
+  { name: 'tokens: huge name', method: 'post', url: '/api/tokens', body: { name: huge, kind: 'admin' } },
+  {
+    name: 'users: 2 MiB body',
+    method: 'post',
+    url: '/api/users',
+    body: { email: 'a@b.c', name: 'x'.repeat(2 * 1024 * 1024) },
+  },
+  {
+    name: 'login: 2 MiB body',
+    method: 'post',
+    url: '/api/auth/login',
+    raw: JSON.stringify({ email: 'a@b.c', password: 'y'.repeat(2 * 1024 * 1024) }),
+    auth: 'none',
+  },
+  // invalid ids and queries
+  { name: 'users get: not a uuid', method: 'get', url: '/api/users/not-a-uuid' },
+  { name: 'users get: sql-ish id', method: 'get', url: "/api/users/1'%20OR%20'1'='1" },
+  { name: 'users get: unknown uuid', method: 'get', url: '/api/users/00000000-0000-4000-8000-000000000000' },
+  { name: 'users patch: not a uuid', method: 'patch', url: '/api/users/123', body: { disabled: true } },
+  { name: 'tokens delete: not a uuid', method: 'delete', url: '/api/tokens/abc' },
+  {
+    name: 'tokens delete: unknown uuid',
+    method: 'delete',
+    url: '/api/tokens/00000000-0000-4000-8000-000000000000',
+  },
+  { name: 'audit: limit not a number', method: 'get', url: '/api/audit?limit=lots' },
+  { name: 'audit: limit too big', method: 'get', url: '/api/audit?limit=100000' },
+  { name: 'audit: bad date', method: 'get', url: '/api/audit?from=yesterday' },
+  { name: 'audit: forged cursor', method: 'get', url: '/api/audit?cursor=bm90LWEtY3Vyc29y' },
+  { name: 'audit: unknown query field', method: 'get', url: '/api/audit?evil=1' },
+  { name: 'events: forged cursor', method: 'get', url: '/api/events?after=%7B%7D' },
+  { name: 'events: negative limit', method: 'get', url: '/api/events?limit=-1' },
+  { name: 'unknown route', method: 'get', url: '/api/nothing-here' },
+  {
+    name: 'wrong content type',
+    method: 'post',
+    url: '/api/tokens',
+    raw: '<xml/>',
+    contentType: 'application/xml',
+  },
+  // missing or bad auth
+  { name: 'me without auth', method: 'get', url: '/api/auth/me', auth: 'none' },
+  { name: 'users with garbage bearer', method: 'get', url: '/api/users', auth: 'garbage' },
+  {
+    name: 'tokens without auth',
+    method: 'post',
+    url: '/api/tokens',
+    body: { name: 'x', kind: 'admin' },
+    auth: 'none',
+  },
+  { name: 'audit verify without auth', method: 'get', url: '/api/audit/verify', auth: 'none' },
+  { name: 'logout without auth', method: 'post', url: '/api/auth/logout', auth: 'none' },
+];
+
+describe('bad input is a 4xx naming the problem, and the server keeps serving', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp();
+  });
+  afterAll(async () => {
+    await t.close();
+  });
+
+  it('has at least 50 cases', () => {
+    expect(CASES.length).toBeGreaterThanOrEqual(50);
+  });
+
+  it.each(CASES.map((c) => [c.name, c] as const))('%s', async (_name, c) => {
+    let req = t.http()[c.method](c.url);
+    if (c.auth === 'garbage') req = req.set('Authorization', 'Bearer garbage.token.here');
+    else if (c.auth !== 'none') req = req.set(bearer(t.adminToken));
+    if (c.raw !== undefined) req = req.set('Content-Type', c.contentType ?? 'application/json').send(c.raw);
+    else if (c.body !== undefined) req = req.send(c.body as object);
+    const res = await req;
+    expect(res.status).toBeGreaterThanOrEqual(400);
+    expect(res.status).toBeLessThan(500);
+    expect(res.body).toMatchObject({
+      statusCode: res.status,
+      error: expect.any(String),
+      message: expect.any(String),
+    });
+    if (res.status === 400 && c.body !== undefined && typeof c.body === 'object' && !Array.isArray(c.body)) {
+      // a 400 for a JSON object names a field
+      expect(res.body.message).toMatch(/\w+:/);
+    }
+    await t.http().get('/health/live').expect(200);
+  });
+
+  it('created nothing from any of them', async () => {
+    const users = await t.http().get('/api/users').set(bearer(t.adminToken)).expect(200);
+    expect(users.body.items).toHaveLength(1);
+    const tokens = await t.http().get('/api/tokens').set(bearer(t.adminToken)).expect(200);
+    expect(tokens.body.items).toHaveLength(0);
+  });
+});
