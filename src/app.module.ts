@@ -14,10 +14,13 @@ import { DatabaseModule } from './database/database.module';
 import { EventsModule } from './events/events.module';
 import { HealthModule } from './health/health.module';
 import { UsersModule } from './users/users.module';
+import { WebUiModule } from './web-ui/web-ui.module';
 
 export interface AppOptions {
   /** A clock to read instead of the system's (tests pass a FakeClock). */
   clock?: Clock;
+  /** Where the built approval UI is (default: web/dist in the repository). */
+  webDistDir?: string;
 }
 
 @Global()
@@ -59,6 +62,7 @@ export class AppModule {
         AuthModule,
         UsersModule,
         AuditModule,
+        WebUiModule.forRoot(options.webDistDir),
       ],
       providers: [
         { provide: APP_GUARD, useClass: AccessGuard },
