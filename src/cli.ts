@@ -20,8 +20,8 @@ async function withApp<T>(fn: (app: Awaited<ReturnType<typeof createApp>>) => Pr
     }
     throw e;
   }
+  // Not initialised: lifecycle hooks (dispatchers, sweeps) must not start before `migrate` has run.
   const app = await createApp(config);
-  await app.init();
   try {
     return await fn(app);
   } finally {
