@@ -1,17 +1,19 @@
-// REGEX constraints use RE2 syntax (the Unleash node SDK compiles them with re2js, the Rust engine with
-// the `regex` crate). JavaScript's RegExp reads some of it differently, so a pattern is parsed here as
-// RE2 parses it (Perl flags: `^`/`$` anchor the text unless (?m), `.` excludes only \n unless (?s),
-// inline (?flags) and (?flags:re), POSIX [[:alpha:]], \Q..\E, \A, \z, \pN) and written out as an
-// equivalent RegExp with the `u` flag. What RE2 rejects (lookaround, backreferences, bad syntax) makes
-// compileRe2 return undefined: such a constraint never matches, as in the SDKs.
+// RE2 syntax, parsed as RE2 parses it with its Perl flags: `^`/`$` anchor the text unless (?m), `.`
+// excludes only \n unless (?s), inline (?flags) and (?flags:re) scoped to their group, POSIX [[:alpha:]],
+// Perl \d \s \w (ASCII), \pN and \p{Greek}, \Q..\E, \A, \z, octal and \x{..} escapes. What RE2
+// rejects (lookaround, backreferences, bad syntax, repeat counts over 1000) throws Re2SyntaxError.
+// Case folding (?i) is resolved here into explicit character sets where a later stage needs it.
 
-type Node =
+export type Node =
   | { t: 'lit'; cp: number; fold: boolean }
   | { t: 'class'; ranges: number[]; props: string[]; negated: boolean; fold: boolean }
   | { t: 'dot'; nl: boolean }
-  | { t: 'assert'; src: string }
+  | { t: 'assert'; kind: AssertKind }
   | { t: 'alt'; alts: Node[][] }
   | { t: 'rep'; node: Node; min: number; max: number; lazy: boolean };
+
+// Zero-width assertions: text start/end, line start/end (under (?m)), word boundary and its negation.
+export type AssertKind = 'bot' | 'eot' | 'bol' | 'eol' | 'wordb' | 'nwordb';
 
 interface Flags {
   i: boolean;
@@ -20,10 +22,10 @@ interface Flags {
   U: boolean;
 }
 
-class Re2SyntaxError extends Error {}
+export class Re2SyntaxError extends Error {}
 
 const MAX_REPEAT = 1000;
-const MAX_CP = 0x10ffff;
+export const MAX_CP = 0x10ffff;
 
 const PERL_CLASSES: Record<string, number[]> = {
   d: [0x30, 0x39],
@@ -55,7 +57,7 @@ const GENERAL_CATEGORIES = new Set(
   ),
 );
 
-function complement(ranges: number[]): number[] {
+export function complement(ranges: number[]): number[] {
   const sorted = normalize(ranges);
   const out: number[] = [];
   let next = 0;
@@ -68,7 +70,7 @@ function complement(ranges: number[]): number[] {
 }
 
 // Sorted, merged [lo, hi] pairs.
-function normalize(ranges: number[]): number[] {
+export function normalize(ranges: number[]): number[] {
   const pairs: [number, number][] = [];
   for (let k = 0; k < ranges.length; k += 2) pairs.push([ranges[k], ranges[k + 1]]);
   pairs.sort((a, b) => a[0] - b[0]);
@@ -85,7 +87,7 @@ function normalize(ranges: number[]): number[] {
 // runtime's own case mappings; needed only when (?i) covers part of a pattern.
 let foldOrbits: Map<number, number[]> | undefined;
 
-function orbitOf(cp: number): number[] {
+export function orbitOf(cp: number): number[] {
   if (foldOrbits === undefined) {
     const parent = new Map<number, number>();
     const find = (x: number): number => {
@@ -126,7 +128,7 @@ function orbitOf(cp: number): number[] {
 }
 
 // Adds the case variants of every code point in the ranges (large non-letter blocks are left as they are).
-function foldRanges(ranges: number[]): number[] {
+export function foldRanges(ranges: number[]): number[] {
   const out = ranges.slice();
   let budget = 0x3000;
   for (let k = 0; k < ranges.length; k += 2) {
@@ -137,6 +139,21 @@ function foldRanges(ranges: number[]): number[] {
     for (let c = lo; c <= hi; c++) for (const f of orbitOf(c)) if (f !== c) out.push(f, f);
   }
   return normalize(out);
+}
+
+// How many copies of its innermost atom a node expands to; RE2 refuses nested repetitions beyond 1000.
+function repeatProduct(node: Node): number {
+  switch (node.t) {
+    case 'rep':
+      return Math.max(node.max === Infinity ? node.min : node.max, 1) * repeatProduct(node.node);
+    case 'alt': {
+      let max = 1;
+      for (const seq of node.alts) for (const n of seq) max = Math.max(max, repeatProduct(n));
+      return max;
+    }
+    default:
+      return 1;
+  }
 }
 
 class Parser {
@@ -191,7 +208,9 @@ class Parser {
         if (lastWasRepeat) throw new Re2SyntaxError('invalid nested repetition operator');
         const last = afterFlags ? undefined : seq.pop();
         if (last === undefined) throw new Re2SyntaxError('missing argument to repetition operator');
-        seq.push({ t: 'rep', node: last, min: rep[0], max: rep[1], lazy: rep[2] });
+        const node: Node = { t: 'rep', node: last, min: rep[0], max: rep[1], lazy: rep[2] };
+        if (repeatProduct(node) > MAX_REPEAT) throw new Re2SyntaxError('invalid repeat count');
+        seq.push(node);
         lastWasRepeat = true;
         continue;
       }
@@ -247,10 +266,10 @@ class Parser {
         return { t: 'dot', nl: f.s };
       case 0x5e /* ^ */:
         this.pos++;
-        return { t: 'assert', src: f.m ? '(?<![^\\n])' : '^' };
+        return { t: 'assert', kind: f.m ? 'bol' : 'bot' };
       case 0x24 /* $ */:
         this.pos++;
-        return { t: 'assert', src: f.m ? '(?![^\\n])' : '$' };
+        return { t: 'assert', kind: f.m ? 'eol' : 'eot' };
       case 0x5c /* \ */:
         return this.escapeAtom();
       default:
@@ -303,16 +322,16 @@ class Parser {
     switch (c) {
       case 0x41 /* A */:
         this.pos += 2;
-        return { t: 'assert', src: '^' };
+        return { t: 'assert', kind: 'bot' };
       case 0x7a /* z */:
         this.pos += 2;
-        return { t: 'assert', src: '$' };
+        return { t: 'assert', kind: 'eot' };
       case 0x62 /* b */:
         this.pos += 2;
-        return { t: 'assert', src: '\\b' };
+        return { t: 'assert', kind: 'wordb' };
       case 0x42 /* B */:
         this.pos += 2;
-        return { t: 'assert', src: '\\B' };
+        return { t: 'assert', kind: 'nwordb' };
       case 0x51 /* Q */: {
         this.pos += 2;
         const end = this.src.indexOf('\\E', this.pos);
@@ -468,82 +487,7 @@ class Parser {
   }
 }
 
-function hex(cp: number): string {
-  return `\\u{${cp.toString(16)}}`;
-}
-
-function rangesSource(ranges: number[]): string {
-  let out = '';
-  for (let k = 0; k < ranges.length; k += 2) {
-    out += ranges[k] === ranges[k + 1] ? hex(ranges[k]) : `${hex(ranges[k])}-${hex(ranges[k + 1])}`;
-  }
-  return out;
-}
-
-// Whether every case-sensitive node is under (?i), under none, or mixed.
-function foldUse(node: Node, acc: { on: boolean; off: boolean }): void {
-  switch (node.t) {
-    case 'lit':
-    case 'class':
-      if (node.fold) acc.on = true;
-      else acc.off = true;
-      return;
-    case 'alt':
-      for (const seq of node.alts) for (const n of seq) foldUse(n, acc);
-      return;
-    case 'rep':
-      foldUse(node.node, acc);
-      return;
-    case 'dot':
-    case 'assert':
-      return;
-  }
-}
-
-function emit(node: Node, manualFold: boolean): string {
-  switch (node.t) {
-    case 'lit': {
-      if (manualFold && node.fold) {
-        const orbit = orbitOf(node.cp);
-        if (orbit.length > 1) return `[${orbit.map(hex).join('')}]`;
-      }
-      return hex(node.cp);
-    }
-    case 'class': {
-      const ranges = manualFold && node.fold ? foldRanges(node.ranges) : node.ranges;
-      return `[${node.negated ? '^' : ''}${rangesSource(ranges)}${node.props.join('')}]`;
-    }
-    case 'dot':
-      return node.nl ? '[^]' : '[^\\n]';
-    case 'assert':
-      return node.src;
-    case 'alt':
-      return `(?:${node.alts.map((seq) => seq.map((n) => emit(n, manualFold)).join('')).join('|')})`;
-    case 'rep': {
-      const q =
-        node.max === Infinity
-          ? node.min === 0
-            ? '*'
-            : node.min === 1
-              ? '+'
-              : `{${node.min},}`
-          : node.min === node.max
-            ? `{${node.min}}`
-            : `{${node.min},${node.max}}`;
-      return `(?:${emit(node.node, manualFold)})${q}${node.lazy ? '?' : ''}`;
-    }
-  }
-}
-
-// The RegExp equivalent to an RE2 pattern, or undefined when RE2 would reject it.
-export function compileRe2(pattern: string, caseInsensitive = false): RegExp | undefined {
-  try {
-    const ast = new Parser(pattern, { i: caseInsensitive, m: false, s: false, U: false }).parse();
-    const use = { on: false, off: false };
-    foldUse(ast, use);
-    const globalFold = use.on && !use.off;
-    return new RegExp(emit(ast, use.on && use.off), globalFold ? 'iu' : 'u');
-  } catch {
-    return undefined;
-  }
+// Parses an RE2 pattern; throws Re2SyntaxError where RE2 would reject it.
+export function parseRe2(pattern: string, caseInsensitive = false): Node {
+  return new Parser(pattern, { i: caseInsensitive, m: false, s: false, U: false }).parse();
 }

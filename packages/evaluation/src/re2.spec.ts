@@ -59,6 +59,25 @@ describe('RE2 patterns', () => {
     expect(matches('\\bcat\\b', 'concatenate')).toBe(false);
   });
 
+  it('folds case in Unicode property classes under (?i), like RE2', () => {
+    expect(matches('^[\\p{Lu}0-9]+$', 'abc', true)).toBe(true);
+    expect(matches('^[\\p{Lu}0-9]+$', 'abc')).toBe(false);
+  });
+
+  it('runs repeating patterns in linear time, where a backtracking engine would not finish', () => {
+    const started = Date.now();
+    expect(matches('^(a+)+$', `${'a'.repeat(30000)}b`)).toBe(false);
+    expect(matches('^(a|aa)*c$', `${'a'.repeat(30000)}`)).toBe(false);
+    expect(matches('^(a+)+$', 'a'.repeat(30000))).toBe(true);
+    expect(Date.now() - started).toBeLessThan(2000);
+  });
+
+  it('accepts nested repetition up to 1000 copies in all, as RE2 does', () => {
+    expect(compileRe2('((a{10}){10}){10}')).toBeDefined();
+    expect(compileRe2('(?:x{2}){501}')).toBeUndefined();
+    expect(compileRe2('(?:x+){1000}')).toBeDefined();
+  });
+
   it.each([
     '(?=a)b',
     '(?!a)b',
