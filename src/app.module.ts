@@ -14,6 +14,7 @@ import { DatabaseModule } from './database/database.module';
 import { EventsModule } from './events/events.module';
 import { HealthModule } from './health/health.module';
 import { UsersModule } from './users/users.module';
+import { WebhooksModule } from './webhooks/webhooks.module';
 import { WebUiModule } from './web-ui/web-ui.module';
 
 export interface AppOptions {
@@ -63,6 +64,7 @@ export class AppModule {
         UsersModule,
         AuditModule,
         WebUiModule.forRoot(options.webDistDir),
+        WebhooksModule,
       ],
       providers: [
         { provide: APP_GUARD, useClass: AccessGuard },

@@ -21,7 +21,18 @@ export interface TestApp {
   adminToken: string;
   /** Creates a user with the roles and returns a login token for it. */
   userToken(roles: Role[], email?: string): Promise<{ token: string; id: string; email: string }>;
-  close(): Promise<void>;
+  /** Where this app's data lives; pass it to `startTestApp({ database })` to boot a second app on the same data. */
+  database: TestDatabase;
+  /** `keepDatabase`: leave the SQLite file / PostgreSQL schema for a restarted app (the last one drops it). */
+  close(options?: { keepDatabase?: boolean }): Promise<void>;
+}
+
+/** A test database that survives `close({ keepDatabase: true })`, to restart the service on the same data. */
+export interface TestDatabase {
+  dir: string;
+  databaseUrl: string;
+  /** The PostgreSQL schema, when on PostgreSQL. */
+  schema?: string;
 }
 
 /** Which database the e2e suite runs on: a fresh SQLite file, or a fresh schema of TEST_DATABASE_URL. */
@@ -33,17 +44,23 @@ export const onPostgres = (): boolean => Boolean(process.env.TEST_DATABASE_URL);
  * Boots the real application on a fresh database: a new SQLite file per call, or, when TEST_DATABASE_URL is set,
  * a new PostgreSQL schema that is dropped on close.
  */
-export async function startTestApp(options: AppOptions & { env?: NodeJS.ProcessEnv } = {}): Promise<TestApp> {
-  const dir = mkdtempSync(join(tmpdir(), 'wavegate-e2e-'));
-  let databaseUrl = `sqlite:${join(dir, 'wavegate.sqlite')}`;
+export async function startTestApp(
+  options: AppOptions & { env?: NodeJS.ProcessEnv; database?: TestDatabase } = {},
+): Promise<TestApp> {
+  const dir = options.database?.dir ?? mkdtempSync(join(tmpdir(), 'wavegate-e2e-'));
+  let databaseUrl = options.database?.databaseUrl ?? `sqlite:${join(dir, 'wavegate.sqlite')}`;
   let dropSchema: (() => Promise<void>) | undefined;
+  let schema: string | undefined = options.database?.schema;
   const pgUrl = process.env.TEST_DATABASE_URL;
   if (pgUrl) {
-    const schema = `wg_test_${randomBytes(6).toString('hex')}`;
-    const client = new Client({ connectionString: pgUrl });
-    await client.connect();
-    await client.query(`CREATE SCHEMA ${schema}`);
-    await client.end();
+    const reuse = schema !== undefined;
+    schema = schema ?? `wg_test_${randomBytes(6).toString('hex')}`;
+    if (!reuse) {
+      const client = new Client({ connectionString: pgUrl });
+      await client.connect();
+      await client.query(`CREATE SCHEMA ${schema}`);
+      await client.end();
+    }
     const u = new URL(pgUrl);
     u.searchParams.set('schema', schema);
     databaseUrl = u.toString();
@@ -96,8 +113,10 @@ export async function startTestApp(options: AppOptions & { env?: NodeJS.ProcessE
         throw new Error(`user create failed: ${res.status} ${JSON.stringify(res.body)}`);
       return { token: await login(e, password), id: (res.body as { id: string }).id, email: e };
     },
-    async close() {
+    database: { dir, databaseUrl, schema },
+    async close(closeOptions) {
       await app.close();
+      if (closeOptions?.keepDatabase) return;
       if (dropSchema) await dropSchema();
       rmSync(dir, { recursive: true, force: true });
     },

@@ -1,0 +1,12 @@
+import { Module } from '@nestjs/common';
+import { WebhookDeliveryWorker } from './webhook-delivery.worker';
+import { WebhookFanoutConsumer } from './webhook-fanout.consumer';
+import { WebhooksController } from './webhooks.controller';
+import { WebhooksService } from './webhooks.service';
+
+@Module({
+  controllers: [WebhooksController],
+  providers: [WebhooksService, WebhookDeliveryWorker, WebhookFanoutConsumer],
+  exports: [WebhookDeliveryWorker],
+})
+export class WebhooksModule {}
