@@ -5,6 +5,7 @@ import { ThrottlerModule } from '@nestjs/throttler';
 import { LoggerModule } from 'nestjs-pino';
 import { AccessGuard } from './auth/access.guard';
 import { AuthModule } from './auth/auth.module';
+import { ChangeRequestsModule } from './change-requests/change-requests.module';
 import { AuditModule } from './audit/audit.module';
 import { Clock, SystemClock } from './common/clock';
 import { HttpExceptionFilter } from './common/http-exception.filter';
@@ -13,6 +14,9 @@ import { AppConfig } from './config/config.schema';
 import { DatabaseModule } from './database/database.module';
 import { EventsModule } from './events/events.module';
 import { HealthModule } from './health/health.module';
+import { OperationsModule } from './operations/operations.module';
+import { PoliciesModule } from './policies/policies.module';
+import { TenantsModule } from './tenants/tenants.module';
 import { UsersModule } from './users/users.module';
 import { WebhooksModule } from './webhooks/webhooks.module';
 import { WebUiModule } from './web-ui/web-ui.module';
@@ -63,6 +67,10 @@ export class AppModule {
         AuthModule,
         UsersModule,
         AuditModule,
+        OperationsModule,
+        TenantsModule,
+        PoliciesModule,
+        ChangeRequestsModule,
         WebUiModule.forRoot(options.webDistDir),
         WebhooksModule,
       ],

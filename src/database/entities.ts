@@ -1,7 +1,14 @@
 import { ApiTokenEntity } from '../auth/api-token.entity';
 import { SessionEntity } from '../auth/session.entity';
 import { AuditEntryEntity, LedgerHeadEntity } from '../audit/audit-entry.entity';
+import {
+  ChangeRequestApprovalEntity,
+  ChangeRequestEntity,
+  ChangeRequestPlanEntity,
+} from '../change-requests/change-request.entity';
 import { EventConsumerEntity, EventEntity } from '../events/event.entity';
+import { ApprovalPolicyEntity } from '../policies/approval-policy.entity';
+import { AppEntity, InstallationEntity, TenantEntity } from '../tenants/tenant.entity';
 import { UserEntity } from '../users/user.entity';
 import {
   WebhookDeliveryAttemptEntity,
@@ -19,6 +26,13 @@ export const ENTITIES = [
   LedgerHeadEntity,
   EventEntity,
   EventConsumerEntity,
+  AppEntity,
+  TenantEntity,
+  InstallationEntity,
+  ChangeRequestEntity,
+  ChangeRequestPlanEntity,
+  ChangeRequestApprovalEntity,
+  ApprovalPolicyEntity,
   WebhookSubscriptionEntity,
   WebhookDeliveryEntity,
   WebhookDeliveryAttemptEntity,

@@ -1,5 +1,6 @@
 import { Foundation1764400000000 } from './1764400000000-foundation';
+import { TenantsChangeRequests1764400100000 } from './1764400100000-tenants-change-requests';
 import { Webhooks1764400300000 } from './1764400300000-webhooks';
 
 // Every migration, in order. Migrations move forward only and are never edited once landed (STYLE.md habit 7).
-export const MIGRATIONS = [Foundation1764400000000, Webhooks1764400300000];
+export const MIGRATIONS = [Foundation1764400000000, TenantsChangeRequests1764400100000, Webhooks1764400300000];

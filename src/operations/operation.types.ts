@@ -1,0 +1,111 @@
+// The contract between planning (issue 3), the wave engine (issue 4) and modules that bring their own operations
+// and targets (flags, issue 5). See docs/decisions/0002-tenants-and-change-requests.md.
+import type { EntityManager } from 'typeorm';
+import type { Tx } from '../common/transaction';
+
+export const TARGET_TYPES = ['tenant', 'installation', 'flag'] as const;
+export type TargetType = (typeof TARGET_TYPES)[number];
+export type OperationRisk = 'reversible' | 'irreversible';
+export type TargetTier = 'internal' | 'standard' | 'key';
+
+/** `tenant:acme`, `installation:acme/insight`: how a target is named in errors, audit data and the UI. */
+export const targetRef = (t: { type: string; id: string }): string => `${t.type}:${t.id}`;
+
+/** A target as the inventory knows it while the plan is built. */
+export interface ResolvedTarget {
+  type: TargetType;
+  id: string;
+  /** The tenant the target belongs to (its own id for a tenant); orders waves and counts the blast radius. */
+  tenantId: string;
+  /** Display name: the tenant's name, `<tenant name> / <app name>` for an installation. */
+  name: string;
+  tier: TargetTier;
+  region: string | null;
+  /** The target's own status (tenant status, installation status, ...): what eligibility and drift are judged on. */
+  state: string;
+  appKey?: string;
+  /** Tenant targets: the apps installed in it (for the plan summary). */
+  apps?: string[];
+  /** The owning tenant's facts, for eligibility rules that look past the target itself. */
+  tenant?: { status: string; softDeletedAt: Date | null; purgeAfter: Date | null };
+}
+
+/** One target in the stored plan. `state` is what the engine compares with the inventory before applying (rule 6). */
+export interface PlannedTarget {
+  type: TargetType;
+  id: string;
+  tenantId: string;
+  name: string;
+  tier: TargetTier;
+  region: string | null;
+  /** State when the plan was built. */
+  state: string;
+  /** What the operation does to this target, e.g. `deactivate`. */
+  action: string;
+  /** The state the target will be in afterwards. */
+  to: string;
+}
+
+export interface PlanContext<P> {
+  now: Date;
+  params: P;
+}
+
+/** What the engine hands an operation's apply/undo (filled in by the engine issue). */
+export interface ExecutionContext<P> {
+  tx: Tx;
+  changeRequestId: string;
+  revision: number;
+  params: P;
+  /** `crId:revision:target`; an operation applies to a target at most once per key. */
+  idempotencyKey: string;
+}
+
+/**
+ * A named, versioned piece of code that knows its target type, its risk, how to judge and describe a target in a
+ * plan, and (engine issue) how to apply and undo itself. Register with `OperationRegistry.register()`.
+ */
+export interface Operation<P = Record<string, unknown>> {
+  readonly name: string;
+  /** Bumped when what the operation does changes; part of the plan (and so of its hash). */
+  readonly version: number;
+  readonly targetType: TargetType;
+  readonly risk: OperationRisk;
+  /** What kind of change, in one token the checker cannot misread: `deactivate`, `mark_for_deletion`, `permanent_delete`. */
+  readonly mode: string;
+  /** One sentence for the plan: what happens to each target. */
+  readonly summary: string;
+  /** The operation that reverses this one, if any (`tenant.soft_delete` -> `tenant.restore`). */
+  readonly reverseOperation?: string;
+  /** A stand-in registered before its module exists; the real registration replaces it. */
+  readonly provisional?: boolean;
+  /** Validates and normalises `params`; throws a 422 naming each bad field (`params.url`). */
+  parseParams(params: Record<string, unknown>): P;
+  /** null when eligible; otherwise the reason, written for the maker (`not soft-deleted (status active)`). */
+  checkEligible(target: ResolvedTarget, ctx: PlanContext<P>): string | null;
+  describe(target: ResolvedTarget, ctx: PlanContext<P>): { action: string; to: string };
+  /** Engine issue: applies the operation to one target inside `ctx.tx`. */
+  apply?(target: PlannedTarget, ctx: ExecutionContext<P>): Promise<void>;
+  /** Engine issue: reverses `apply` for one target (reversible operations only). */
+  undo?(target: PlannedTarget, ctx: ExecutionContext<P>): Promise<void>;
+}
+
+/** A selector as given in a CR: resolves to targets of the operation's type when the plan is built. */
+export interface TargetSelector {
+  tier?: TargetTier;
+  region?: string;
+  appKey?: string;
+  attributes?: Record<string, string | number | boolean>;
+}
+
+/** Looks targets of one type up in the inventory, in bulk (never one query per target). */
+export interface TargetResolver {
+  readonly type: TargetType;
+  /** Found ids map to their target; unknown ids are absent (and get a reason from `explainUnknown`). */
+  resolveIds(manager: EntityManager, ids: readonly string[]): Promise<Map<string, ResolvedTarget>>;
+  resolveSelector(manager: EntityManager, selector: TargetSelector): Promise<ResolvedTarget[]>;
+  /** Why an id is unknown, e.g. "acme is a tenant id, not an installation id (<tenantId>/<appKey>)". */
+  explainUnknown(manager: EntityManager, ids: readonly string[]): Promise<Map<string, string>>;
+  /** Active tenants in the inventory: the denominator of the blast-radius share. Tenant resolvers only. */
+  countActiveTenants?(manager: EntityManager): Promise<number>;
+}
