@@ -178,18 +178,16 @@ export class Evaluator {
     let reason: EvaluationReason = strategy === undefined ? 'STATIC' : strategy.reason;
     let variant: VariantResult | undefined;
     let variantSource: Evaluation['variantSource'] = 'none';
-    for (const [source, cv] of [
-      ['strategy', strategy?.variants],
-      ['feature', flag.variants],
-    ] as const) {
-      if (cv === undefined || cv.totalWeight <= 0) continue;
-      const override = overrideVariant(cv, context);
-      variant = override ?? weightedVariant(cv, context, this.random);
-      if (variant === undefined) continue;
-      variantSource = source;
-      if (override !== undefined) reason = 'TARGETING_MATCH';
-      else if (cv.split) reason = 'SPLIT';
-      break;
+    let pick = this.pick(strategy?.variants, context);
+    if (pick !== undefined) variantSource = 'strategy';
+    else {
+      pick = this.pick(flag.variants, context);
+      if (pick !== undefined) variantSource = 'feature';
+    }
+    if (pick !== undefined) {
+      variant = pick.variant;
+      if (pick.override) reason = 'TARGETING_MATCH';
+      else if (pick.split) reason = 'SPLIT';
     }
     const result: Evaluation = {
       flag: flagName,
@@ -213,6 +211,18 @@ export class Evaluator {
     const out: Evaluation[] = [];
     for (const name of this.flags.keys()) out.push(this.evaluate(name, context));
     return out;
+  }
+
+  // A variant with how it was chosen, for evaluate(); selectVariant() is the allocation-free version.
+  private pick(
+    cv: CompiledVariants | undefined,
+    ctx: EvaluationContext,
+  ): { variant: VariantResult; override: boolean; split: boolean } | undefined {
+    if (cv === undefined || cv.totalWeight <= 0) return undefined;
+    const override = overrideVariant(cv, ctx);
+    if (override !== undefined) return { variant: override, override: true, split: cv.split };
+    const variant = weightedVariant(cv, ctx, this.random);
+    return variant === undefined ? undefined : { variant, override: false, split: cv.split };
   }
 
   private match(flag: CompiledFlag, ctx: EvaluationContext): number {

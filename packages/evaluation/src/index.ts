@@ -12,6 +12,7 @@ export type { ParsedSemver } from './semver';
 export { parseCidr } from './ip';
 export type { CidrRange } from './ip';
 export { compileRe2 } from './re2';
+export type { Re2Matcher } from './re2';
 export { resolveContextValue } from './context';
 export { CONSTRAINT_OPERATORS } from './types';
 export type {
