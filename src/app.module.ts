@@ -5,6 +5,7 @@ import { ThrottlerModule } from '@nestjs/throttler';
 import { LoggerModule } from 'nestjs-pino';
 import { AccessGuard } from './auth/access.guard';
 import { AuthModule } from './auth/auth.module';
+import { ClientApiModule } from './client-api/client-api.module';
 import { ChangeRequestsModule } from './change-requests/change-requests.module';
 import { AuditModule } from './audit/audit.module';
 import { Clock, SystemClock } from './common/clock';
@@ -12,8 +13,11 @@ import { HttpExceptionFilter } from './common/http-exception.filter';
 import { ConfigModule } from './config/config.module';
 import { AppConfig } from './config/config.schema';
 import { DatabaseModule } from './database/database.module';
+import { EnvironmentsModule } from './environments/environments.module';
 import { EventsModule } from './events/events.module';
+import { FlagsModule } from './flags/flags.module';
 import { HealthModule } from './health/health.module';
+import { OfrepModule } from './ofrep/ofrep.module';
 import { OperationsModule } from './operations/operations.module';
 import { PoliciesModule } from './policies/policies.module';
 import { TenantsModule } from './tenants/tenants.module';
@@ -67,6 +71,10 @@ export class AppModule {
         AuthModule,
         UsersModule,
         AuditModule,
+        EnvironmentsModule,
+        FlagsModule,
+        ClientApiModule,
+        OfrepModule,
         OperationsModule,
         TenantsModule,
         PoliciesModule,

@@ -7,6 +7,13 @@ import {
   ChangeRequestPlanEntity,
 } from '../change-requests/change-request.entity';
 import { EventConsumerEntity, EventEntity } from '../events/event.entity';
+import { EnvironmentEntity } from '../environments/environment.entity';
+import { FlagEntity, FlagEnvironmentEntity, SegmentEntity } from '../flags/flag.entity';
+import {
+  ClientInstanceEntity,
+  FlagErrorReportEntity,
+  FlagMetricEntity,
+} from '../flags/flag-metrics.entity';
 import { ApprovalPolicyEntity } from '../policies/approval-policy.entity';
 import { AppEntity, InstallationEntity, TenantEntity } from '../tenants/tenant.entity';
 import { UserEntity } from '../users/user.entity';
@@ -37,4 +44,11 @@ export const ENTITIES = [
   WebhookDeliveryEntity,
   WebhookDeliveryAttemptEntity,
   WebhookSettingEntity,
+  EnvironmentEntity,
+  FlagEntity,
+  FlagEnvironmentEntity,
+  SegmentEntity,
+  FlagMetricEntity,
+  ClientInstanceEntity,
+  FlagErrorReportEntity,
 ];
