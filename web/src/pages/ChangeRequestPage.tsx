@@ -1,0 +1,623 @@
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { ApiError, errorText, get, post } from '../api';
+import { hasRole, useSession } from '../auth';
+import { ConfirmDialog, ErrorBox, ProgressBar, StatusBadge } from '../components/ui';
+import { TargetTable } from '../components/TargetTable';
+import { authorOf, duration, isIrreversible, num, operationInWords, pct, plural, sameUser, when } from '../format';
+import { Link } from '../router';
+import type { Approval, ChangeRequest, Page, Signal, TargetStatus, User, WaveProgress } from '../types';
+
+// States in which the rollout engine reports progress over the SSE stream.
+const EXECUTING = new Set(['running', 'paused', 'halted', 'rolling_back', 'completed', 'aborted', 'rolled_back']);
+const LIVE = new Set(['running', 'paused', 'halted', 'rolling_back']);
+
+type Command = 'execute' | 'pause' | 'resume' | 'abort' | 'rollback' | 'cancel' | 'submit';
+
+export function ChangeRequestPage({ id }: { id: string }) {
+  const { user } = useSession();
+  const [cr, setCr] = useState<ChangeRequest | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [failed, setFailed] = useState<TargetStatus[]>([]);
+  const [streamState, setStreamState] = useState<'off' | 'connecting' | 'live' | 'reconnecting'>('off');
+  // The plan the user has in front of them: approving names exactly this hash.
+  const [reviewedHash, setReviewedHash] = useState<string | null>(null);
+
+  const statuses = useMemo(() => new Map(failed.map((t) => [`${t.type}:${t.id}`, t])), [failed]);
+
+  const load = useCallback(async () => {
+    try {
+      const next = await get<ChangeRequest>(`/api/change-requests/${encodeURIComponent(id)}`);
+      setCr(next);
+      setReviewedHash((h) => h ?? next.planHash);
+      setError(null);
+      if ((next.progress?.failed ?? 0) > 0) {
+        const f = await get<Page<TargetStatus>>(`/api/change-requests/${encodeURIComponent(id)}/targets?status=failed`);
+        setFailed(f.items);
+      }
+    } catch (e) {
+      setError(errorText(e));
+    }
+  }, [id]);
+
+  useEffect(() => {
+    void load();
+  }, [load]);
+
+  // Live updates: the SSE stream says something changed; re-read the CR at most every 500 ms.
+  const status = cr?.status;
+  const timer = useRef<number | null>(null);
+  useEffect(() => {
+    if (!status || !LIVE.has(status)) {
+      setStreamState('off');
+      return;
+    }
+    const refresh = () => {
+      if (timer.current !== null) return;
+      timer.current = window.setTimeout(() => {
+        timer.current = null;
+        void load();
+      }, 500);
+    };
+    setStreamState('connecting');
+    const es = new EventSource(`/api/change-requests/${encodeURIComponent(id)}/stream`);
+    es.onopen = () => setStreamState('live');
+    es.onmessage = refresh;
+    for (const name of ['progress', 'change_request', 'target', 'wave', 'status', 'signal', 'halted', 'completed', 'snapshot']) {
+      es.addEventListener(name, refresh);
+    }
+    es.onerror = () => setStreamState('reconnecting');
+    // A safety net while the stream reconnects: the page never shows stale progress for long.
+    const poll = window.setInterval(() => void load(), 5_000);
+    return () => {
+      es.close();
+      window.clearInterval(poll);
+      if (timer.current !== null) window.clearTimeout(timer.current);
+      timer.current = null;
+    };
+  }, [status, id, load]);
+
+  if (error && !cr) {
+    return (
+      <section>
+        <h1>Change request</h1>
+        <ErrorBox error={error} />
+        <Link to="/">Back to the inbox</Link>
+      </section>
+    );
+  }
+  if (!cr) return <p className="loading">Loading change request…</p>;
+
+  return (
+    <article className="cr-page" aria-labelledby="cr-title">
+      <p className="crumbs">
+        <Link to="/">Inbox</Link> › {cr.id.slice(0, 8)}
+      </p>
+      <div className="page-head">
+        <h1 id="cr-title">{cr.title}</h1>
+        <StatusBadge status={cr.status} />
+      </div>
+      <ErrorBox error={error} />
+      <Summary cr={cr} />
+      <ApprovalPanel cr={cr} user={user} reviewedHash={reviewedHash} onReviewed={() => setReviewedHash(cr.planHash)} onChanged={load} />
+      {(EXECUTING.has(cr.status) || cr.status === 'approved') && (
+        <ExecutionPanel cr={cr} user={user} failed={failed} streamState={streamState} onChanged={load} />
+      )}
+      {cr.plan && (
+        <section aria-labelledby="targets-title" className="card">
+          <h2 id="targets-title">Targets</h2>
+          <TargetTable plan={cr.plan} statuses={statuses} />
+        </section>
+      )}
+    </article>
+  );
+}
+
+function Summary({ cr }: { cr: ChangeRequest }) {
+  const plan = cr.plan;
+  const irreversible = isIrreversible(cr);
+  const s = plan?.summary;
+  const keyTargets = useMemo(() => {
+    if (!plan) return [];
+    const out: string[] = [];
+    for (const w of plan.waves) for (const t of w.targets) if (t.tier === 'key') out.push(t.name);
+    return out;
+  }, [plan]);
+  const halt = plan?.haltPolicy;
+  const author = authorOf(cr);
+  const waveSizes = s?.waveSizes ?? plan?.waves.map((w) => w.targets.length) ?? [];
+  return (
+    <section className="card summary" aria-labelledby="summary-title" data-testid="cr-summary">
+      <h2 id="summary-title" className="visually-hidden">
+        Summary
+      </h2>
+      <p className="op-words" data-testid="op-words">
+        {operationInWords(cr)}
+      </p>
+      {irreversible ? (
+        <div className="irreversible-banner" role="note" data-testid="irreversible">
+          <strong>IRREVERSIBLE.</strong> Once a target is done it cannot be undone or rolled back; the data is gone for good.
+          {cr.requiredApprovals > 1 ? ` Needs ${cr.requiredApprovals} approvers.` : ''}
+        </div>
+      ) : (
+        <div className="reversible-note" data-testid="reversible">
+          Reversible{plan?.reverseOperation ? ` (undone by ${plan.reverseOperation})` : ''}: completed targets can be rolled back.
+        </div>
+      )}
+      <dl className="facts">
+        <div>
+          <dt>Blast radius</dt>
+          <dd data-testid="blast-radius">
+            {plural(s?.tenantCount ?? s?.targetCount ?? cr.tenantCount ?? 0, 'tenant')} ({pct(s?.shareOfTenants)} of {num(s?.activeTenants)} active)
+            {s && s.targetCount !== (s.tenantCount ?? s.targetCount) ? `, ${plural(s.targetCount, 'target')}` : ''}
+          </dd>
+        </div>
+        <div>
+          <dt>Tiers</dt>
+          <dd>
+            {s
+              ? Object.entries(s.byTier)
+                  .map(([k, n]) => `${k} ${num(n)}`)
+                  .join(' · ')
+              : '—'}
+          </dd>
+        </div>
+        <div>
+          <dt>Regions</dt>
+          <dd>
+            {s?.byRegion
+              ? Object.entries(s.byRegion)
+                  .sort((a, b) => b[1] - a[1])
+                  .map(([k, n]) => `${k} ${num(n)}`)
+                  .join(' · ')
+              : '—'}
+          </dd>
+        </div>
+        <div>
+          <dt>Key customers</dt>
+          <dd data-testid="key-customers" className={keyTargets.length ? 'warn' : undefined}>
+            {keyTargets.length === 0
+              ? 'none touched'
+              : `${num(keyTargets.length)} touched: ${keyTargets.slice(0, 8).join(', ')}${keyTargets.length > 8 ? `, and ${num(keyTargets.length - 8)} more` : ''} (last waves)`}
+          </dd>
+        </div>
+        <div>
+          <dt>Waves</dt>
+          <dd>
+            {waveSizes.length} ({waveSizes.slice(0, 8).map(num).join(', ')}
+            {waveSizes.length > 8 ? ', …' : ''}) · bake {duration(plan?.waveSettings?.bakeSeconds)} between waves
+          </dd>
+        </div>
+        <div>
+          <dt>Halt policy</dt>
+          <dd>
+            {halt
+              ? `any failure in the first ${halt.strictWaves ?? 2} waves; then more than ${halt.maxFailures ?? 0} failures or ${pct(halt.maxFailureRate)} in a wave (after ${halt.minSample ?? '?'} targets); ${halt.maxErrorSignals ?? 1} error signal${(halt.maxErrorSignals ?? 1) === 1 ? '' : 's'} within ${duration(halt.signalWindowSeconds)}`
+              : '—'}
+          </dd>
+        </div>
+        <div>
+          <dt>Mode</dt>
+          <dd className="mono">
+            {cr.operation} · {plan?.mode ?? '—'}
+          </dd>
+        </div>
+        <div>
+          <dt>Justification</dt>
+          <dd className="prewrap">{cr.justification}</dd>
+        </div>
+        <div>
+          <dt>Ticket</dt>
+          <dd>{cr.ticket ?? '—'}</dd>
+        </div>
+        <div>
+          <dt>Author</dt>
+          <dd data-testid="author">{author.label}</dd>
+        </div>
+        <div>
+          <dt>Revision</dt>
+          <dd data-testid="revision">
+            {cr.revision} · plan <span className="mono">{cr.planHash.slice(0, 12)}</span>
+          </dd>
+        </div>
+        {cr.scheduledAt && (
+          <div>
+            <dt>Scheduled</dt>
+            <dd>{when(cr.scheduledAt)}</dd>
+          </div>
+        )}
+        {cr.breakGlass && (
+          <div>
+            <dt>Emergency start</dt>
+            <dd className="warn">
+              by {cr.breakGlass.by} for incident {cr.breakGlass.incidentRef} at {when(cr.breakGlass.at)}: review required
+            </dd>
+          </div>
+        )}
+      </dl>
+      {(s?.excludedBySelector ?? 0) > 0 && (
+        <p className="muted">{plural(s?.excludedBySelector ?? 0, 'target')} matched the selector but are not eligible and are not in the plan.</p>
+      )}
+      {cr.operation === 'flag.update' && plan?.params && <FlagDiff params={plan.params} />}
+    </section>
+  );
+}
+
+function FlagDiff({ params }: { params: Record<string, unknown> }) {
+  const before = params.before ?? params.current ?? null;
+  const after = params.after ?? params.change ?? params;
+  const lines = (v: unknown) => JSON.stringify(v, null, 2).split('\n');
+  const a = before === null ? [] : lines(before);
+  const b = lines(after);
+  const aset = new Set(a);
+  const bset = new Set(b);
+  return (
+    <div className="diff" aria-label="Flag configuration before and after">
+      <h3>Flag configuration</h3>
+      <div className="diff-cols">
+        <pre aria-label="Before">{a.length ? a.map((l, i) => <div key={i} className={bset.has(l) ? '' : 'del'}>{l}</div>) : '(as it is now)'}</pre>
+        <pre aria-label="After">
+          {b.map((l, i) => (
+            <div key={i} className={aset.has(l) || !a.length ? '' : 'add'}>
+              {l}
+            </div>
+          ))}
+        </pre>
+      </div>
+    </div>
+  );
+}
+
+const approverOf = (a: Approval): string => {
+  if (a.user && typeof a.user === 'object') return a.user.id;
+  return (typeof a.user === 'string' ? a.user : a.userId) ?? '';
+};
+const approverLabel = (a: Approval): string =>
+  (a.user && typeof a.user === 'object' ? (a.user.name ?? a.user.email) : undefined) ?? a.name ?? approverOf(a);
+
+function ApprovalPanel(props: { cr: ChangeRequest; user: User; reviewedHash: string | null; onReviewed: () => void; onChanged: () => Promise<void> }) {
+  const { cr, user } = props;
+  const [comment, setComment] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const [confirm, setConfirm] = useState<'reject' | 'cancel' | 'submit' | null>(null);
+
+  const current = cr.approvals.filter((a) => a.planHash === cr.planHash && a.voided !== true && a.valid !== false);
+  const voided = [...(cr.voidedApprovals ?? []), ...cr.approvals.filter((a) => !current.includes(a))];
+  const author = authorOf(cr);
+  const isAuthor = sameUser(author.id, user.id);
+  const isEditor = (cr.editorIds ?? []).some((e) => sameUser(e, user.id));
+  const alreadyApproved = current.some((a) => sameUser(approverOf(a), user.id));
+  const stale = props.reviewedHash !== null && props.reviewedHash !== cr.planHash;
+
+  // The first reason that applies, in the order the service checks them (who you are, the state, the plan).
+  let approveBlocked: string | null = null;
+  if (isAuthor) approveBlocked = 'You wrote this change request: a second person must approve it.';
+  else if (isEditor) approveBlocked = 'You edited this change request: someone who did not change it must approve it.';
+  else if (!hasRole(user, 'checker')) approveBlocked = `Approving needs the checker role; you have ${user.roles.join(', ') || 'no roles'}.`;
+  else if (cr.status !== 'pending') approveBlocked = `Only a change request awaiting approval can be approved; this one is ${cr.status}.`;
+  else if (stale) approveBlocked = `The plan changed while you were reading it (now revision ${cr.revision}); review the new plan first.`;
+  else if (alreadyApproved) approveBlocked = `You already approved revision ${cr.revision}.`;
+
+  let rejectBlocked: string | null = null;
+  if (!hasRole(user, 'checker')) rejectBlocked = `Rejecting needs the checker role; you have ${user.roles.join(', ') || 'no roles'}.`;
+  else if (cr.status !== 'pending' && cr.status !== 'approved') rejectBlocked = `Only a pending or approved change request can be rejected; this one is ${cr.status}.`;
+
+  const act = async (fn: () => Promise<unknown>) => {
+    setBusy(true);
+    setError(null);
+    try {
+      await fn();
+      setComment('');
+      setConfirm(null);
+    } catch (e) {
+      setError(e instanceof ApiError && e.status === 409 ? `${errorText(e)}\nThe page has been refreshed with the current plan.` : errorText(e));
+      setConfirm(null);
+    } finally {
+      setBusy(false);
+      await props.onChanged();
+    }
+  };
+  const approve = () => act(() => post(`/api/change-requests/${cr.id}/approve`, { planHash: props.reviewedHash, ...(comment.trim() ? { comment: comment.trim() } : {}) }));
+
+  const canCancel = (isAuthor || hasRole(user, 'admin')) && ['draft', 'pending', 'approved'].includes(cr.status);
+  const canSubmit = cr.status === 'draft' && hasRole(user, 'maker', 'admin');
+
+  return (
+    <section className="card" aria-labelledby="approvals-title">
+      <h2 id="approvals-title">Approvals</h2>
+      <p data-testid="quorum">
+        {num(current.length)} of {num(cr.requiredApprovals)} required approval{cr.requiredApprovals === 1 ? '' : 's'} on revision {cr.revision}
+        {cr.approvalReasons?.length ? ` (${cr.approvalReasons.join('; ')})` : ''}
+      </p>
+      {current.length > 0 && (
+        <ul className="approvals">
+          {current.map((a, i) => (
+            <li key={i}>
+              ✔ <strong>{approverLabel(a)}</strong> approved plan <span className="mono">{a.planHash.slice(0, 12)}</span> at {when(a.at)}
+              {a.comment ? `: “${a.comment}”` : ''}
+            </li>
+          ))}
+        </ul>
+      )}
+      {(voided.length > 0 || (cr.revision > 1 && current.length === 0 && cr.status === 'pending')) && (
+        <div className="notice" role="status" data-testid="voided">
+          {voided.length > 0
+            ? `${plural(voided.length, 'earlier approval')} voided: the change request was edited to revision ${cr.revision} and the plan changed. `
+            : `Edited to revision ${cr.revision}: any approval of an earlier revision was voided. `}
+          {voided.map((a) => approverLabel(a)).join(', ')}
+        </div>
+      )}
+      {stale && (
+        <div className="notice warn" role="alert">
+          This change request was edited while you had it open: revision {cr.revision} has a new plan ({cr.planHash.slice(0, 12)}). Check the summary and targets
+          again.{' '}
+          <button type="button" onClick={props.onReviewed}>
+            I have reviewed revision {cr.revision}
+          </button>
+        </div>
+      )}
+      {cr.status === 'rejected' && cr.statusReason && <p className="notice">Rejected: {cr.statusReason}</p>}
+      {cr.status === 'expired' && cr.statusReason && <p className="notice">{cr.statusReason}</p>}
+      {(cr.status === 'pending' || cr.status === 'approved') && (
+        <div className="decide">
+          <label className="field">
+            <span>Comment (required to reject)</span>
+            <textarea value={comment} onChange={(e) => setComment(e.target.value)} rows={2} />
+          </label>
+          <div className="actions">
+            <button type="button" className="primary" disabled={busy || approveBlocked !== null} aria-describedby="approve-why" onClick={() => void approve()}>
+              Approve revision {cr.revision}
+            </button>
+            <button
+              type="button"
+              className="danger"
+              disabled={busy || rejectBlocked !== null || comment.trim() === ''}
+              aria-describedby="reject-why"
+              onClick={() => setConfirm('reject')}
+            >
+              Reject
+            </button>
+          </div>
+          {approveBlocked && (
+            <p id="approve-why" className="why" data-testid="approve-why">
+              Approve is disabled: {approveBlocked}
+            </p>
+          )}
+          {(rejectBlocked || comment.trim() === '') && (
+            <p id="reject-why" className="why">
+              {rejectBlocked ? `Reject is disabled: ${rejectBlocked}` : 'Write a comment to reject: the author needs to know why.'}
+            </p>
+          )}
+        </div>
+      )}
+      <div className="actions">
+        {canSubmit && (
+          <button type="button" className="primary" disabled={busy} onClick={() => setConfirm('submit')}>
+            Submit for approval
+          </button>
+        )}
+        {canCancel && (
+          <button type="button" disabled={busy} onClick={() => setConfirm('cancel')}>
+            Cancel change request
+          </button>
+        )}
+      </div>
+      <ErrorBox error={error} />
+      <ConfirmDialog
+        open={confirm === 'reject'}
+        title={`Reject “${cr.title}”?`}
+        confirmLabel="Reject"
+        danger
+        busy={busy}
+        onCancel={() => setConfirm(null)}
+        onConfirm={() => void act(() => post(`/api/change-requests/${cr.id}/reject`, { comment: comment.trim() }))}
+      >
+        <p>One rejection rejects the change request for good. Your comment: “{comment.trim()}”</p>
+      </ConfirmDialog>
+      <ConfirmDialog
+        open={confirm === 'cancel'}
+        title={`Cancel “${cr.title}”?`}
+        confirmLabel="Cancel change request"
+        danger
+        busy={busy}
+        onCancel={() => setConfirm(null)}
+        onConfirm={() => void act(() => post(`/api/change-requests/${cr.id}/cancel`, {}))}
+      >
+        <p>A cancelled change request cannot be submitted again.</p>
+      </ConfirmDialog>
+      <ConfirmDialog
+        open={confirm === 'submit'}
+        title="Submit for approval?"
+        confirmLabel="Submit"
+        busy={busy}
+        onCancel={() => setConfirm(null)}
+        onConfirm={() => void act(() => post(`/api/change-requests/${cr.id}/submit`, {}))}
+      >
+        <p>Checkers will review revision {cr.revision} of the plan.</p>
+      </ConfirmDialog>
+    </section>
+  );
+}
+
+const COMMAND_TEXT: Record<Exclude<Command, 'cancel' | 'submit'>, { label: string; title: string; body: string; danger?: boolean; reason?: 'optional' | 'required' }> = {
+  execute: { label: 'Start rollout', title: 'Start the rollout now?', body: 'Wave 1 starts immediately; later waves follow after the bake time unless the halt policy stops them.' },
+  pause: { label: 'Pause', title: 'Pause the rollout?', body: 'No new target starts; targets already running finish. Anyone with an operator role can resume.', reason: 'optional' },
+  resume: { label: 'Resume', title: 'Resume the rollout?', body: 'The rollout continues with the next pending target.', reason: 'optional' },
+  abort: { label: 'Abort', title: 'Abort the rollout for good?', body: 'No further target will run. Completed targets stay as they are (roll back separately).', danger: true, reason: 'optional' },
+  rollback: {
+    label: 'Roll back',
+    title: 'Roll back the completed targets?',
+    body: 'Completed targets are undone in reverse wave order, as waves of their own.',
+    danger: true,
+    reason: 'optional',
+  },
+};
+
+function ExecutionPanel(props: { cr: ChangeRequest; user: User; failed: TargetStatus[]; streamState: string; onChanged: () => Promise<void> }) {
+  const { cr, user } = props;
+  const [confirm, setConfirm] = useState<keyof typeof COMMAND_TEXT | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const irreversible = isIrreversible(cr);
+  const operator = hasRole(user, 'maker', 'checker', 'admin');
+
+  const sizes = cr.plan?.summary.waveSizes ?? cr.plan?.waves.map((w) => w.targets.length) ?? [];
+  const source: WaveProgress[] = cr.waves && cr.waves.length ? cr.waves : sizes.map((_, i) => ({ index: i + 1 }));
+  const waves = source.map((w, i) => {
+    const c = w.counts ?? {};
+    const total = w.total ?? w.size ?? sizes[i] ?? Object.values(c).reduce<number>((a, b) => a + (typeof b === 'number' ? b : 0), 0);
+    const failed = c.failed ?? 0;
+    const done = (c.succeeded ?? 0) + failed + (c.skipped ?? 0) + (c.rolled_back ?? 0);
+    return { index: w.index, status: w.status ?? '', total, done, failed };
+  });
+  const p = cr.progress ?? {};
+  const total = cr.plan?.summary.targetCount ?? cr.targetCount ?? waves.reduce((a, w) => a + w.total, 0);
+  const failedCount = p.failed ?? 0;
+  const done = (p.succeeded ?? 0) + failedCount + (p.skipped ?? 0) + (p.rolled_back ?? 0);
+  const haltReason = cr.haltReason ?? (cr.status === 'halted' ? cr.statusReason : null);
+
+  const allowed = (cmd: keyof typeof COMMAND_TEXT): boolean => {
+    const offered = cr.allowedActions ?? cr.availableCommands;
+    if (offered) return offered.includes(cmd);
+    switch (cmd) {
+      case 'execute':
+        return cr.status === 'approved';
+      case 'pause':
+        return cr.status === 'running';
+      case 'resume':
+        return cr.status === 'paused' || cr.status === 'halted';
+      case 'abort':
+        return cr.status === 'paused' || cr.status === 'halted';
+      case 'rollback':
+        return !irreversible && ['completed', 'aborted', 'halted', 'paused'].includes(cr.status);
+    }
+  };
+  const whyNot = (cmd: keyof typeof COMMAND_TEXT): string | null => {
+    if (!operator) return 'needs the maker, checker or admin role';
+    if (cmd === 'rollback' && irreversible) return 'this operation is irreversible';
+    if (cmd === 'resume' && cr.status === 'halted') {
+      if (!hasRole(user, 'checker')) return 'resuming a halted rollout needs a checker';
+      if (sameUser(authorOf(cr).id, user.id)) return 'resuming a halted rollout needs a checker other than the author';
+    }
+    return null;
+  };
+
+  const run = async (cmd: keyof typeof COMMAND_TEXT, reason: string) => {
+    setBusy(true);
+    setError(null);
+    try {
+      await post(`/api/change-requests/${cr.id}/${cmd}`, reason ? { reason } : {});
+      setConfirm(null);
+    } catch (e) {
+      setError(errorText(e));
+      setConfirm(null);
+    } finally {
+      setBusy(false);
+      await props.onChanged();
+    }
+  };
+  const cmds = (Object.keys(COMMAND_TEXT) as (keyof typeof COMMAND_TEXT)[]).filter(allowed);
+
+  return (
+    <section className="card" aria-labelledby="exec-title" data-testid="execution">
+      <h2 id="exec-title">
+        Execution{' '}
+        {props.streamState !== 'off' && (
+          <span className={`live live-${props.streamState}`} aria-live="polite">
+            {props.streamState === 'live' ? '● live' : props.streamState === 'connecting' ? 'connecting…' : 'reconnecting…'}
+          </span>
+        )}
+      </h2>
+      {cr.status === 'halted' && (
+        <div className="halt-banner" role="alert" data-testid="halt-reason">
+          <strong>Halted.</strong> {haltReason ?? 'The halt policy stopped the rollout.'}
+        </div>
+      )}
+      {cr.status === 'paused' && cr.statusReason && <p className="notice">Paused: {cr.statusReason}</p>}
+      {cr.status === 'completed' && <p className="notice ok">Completed: every wave finished.</p>}
+      {cr.status === 'rolled_back' && <p className="notice ok">Rolled back{cr.statusReason ? `: ${cr.statusReason}` : ''}.</p>}
+      {cr.status !== 'approved' && (
+        <>
+          <ProgressBar label="Overall" done={done} total={total} failed={failedCount} />
+          <div className="wave-bars">
+            {waves.map((w) => (
+              <ProgressBar key={w.index} label={`Wave ${w.index}${w.status ? ` · ${w.status}` : ''}`} done={w.done} total={w.total} failed={w.failed} />
+            ))}
+          </div>
+          <p className="counts" data-testid="counts">
+            {(['pending', 'running', 'succeeded', 'failed', 'skipped', 'rolled_back'] as const).map((k) => (
+              <span key={k} className={`count-${k}`}>
+                {k.replace('_', ' ')} <strong>{num(p[k] ?? 0)}</strong>
+              </span>
+            ))}
+          </p>
+        </>
+      )}
+      {props.failed.length > 0 && (
+        <div>
+          <h3>Failed targets</h3>
+          <ul className="failed" data-testid="failed-targets">
+            {props.failed.slice(0, 50).map((t) => (
+              <li key={`${t.type}:${t.id}`}>
+                <span className="mono">
+                  {t.type}:{t.id}
+                </span>{' '}
+                (wave {t.wave}): {t.error ?? 'failed'}
+              </li>
+            ))}
+          </ul>
+        </div>
+      )}
+      {cr.signals && cr.signals.length > 0 && <Signals signals={cr.signals} />}
+      <div className="actions">
+        {cmds.map((cmd) => {
+          const why = whyNot(cmd);
+          const t = COMMAND_TEXT[cmd];
+          return (
+            <span key={cmd} className="cmd">
+              <button type="button" className={t.danger ? 'danger' : cmd === 'execute' ? 'primary' : ''} disabled={busy || why !== null} title={why ?? undefined} onClick={() => setConfirm(cmd)}>
+                {t.label}
+              </button>
+              {why && <span className="why">{t.label} is disabled: {why}.</span>}
+            </span>
+          );
+        })}
+      </div>
+      <ErrorBox error={error} />
+      {confirm && (
+        <ConfirmDialog
+          open
+          title={COMMAND_TEXT[confirm].title}
+          confirmLabel={COMMAND_TEXT[confirm].label}
+          danger={COMMAND_TEXT[confirm].danger}
+          reason={COMMAND_TEXT[confirm].reason}
+          busy={busy}
+          onCancel={() => setConfirm(null)}
+          onConfirm={(reason) => void run(confirm, reason)}
+        >
+          <p>{COMMAND_TEXT[confirm].body}</p>
+          <p>
+            <strong>{cr.title}</strong>: {operationInWords(cr)}.
+          </p>
+        </ConfirmDialog>
+      )}
+    </section>
+  );
+}
+
+function Signals({ signals }: { signals: Signal[] }) {
+  return (
+    <div>
+      <h3>Signals</h3>
+      <ul className="signals" data-testid="signals">
+        {signals.slice(0, 50).map((s, i) => (
+          <li key={s.id ?? i} className={`sev-${s.severity}`}>
+            {when(s.at)} · <strong>{s.severity}</strong> from {s.source}
+            {s.tenantId ? ` (tenant ${s.tenantId})` : ''}: {s.message ?? ''}
+            {s.count && s.count > 1 ? ` ×${s.count}` : ''}
+          </li>
+        ))}
+      </ul>
+    </div>
+  );
+}

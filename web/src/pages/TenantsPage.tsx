@@ -1,0 +1,208 @@
+import { useEffect, useState } from 'react';
+import { errorText, get, qs } from '../api';
+import { Empty, ErrorBox } from '../components/ui';
+import { when } from '../format';
+import { Link, setQuery, useLocation } from '../router';
+import type { Page, Tenant } from '../types';
+
+export function TenantsPage() {
+  const loc = useLocation();
+  const q = loc.query.get('q') ?? '';
+  const tier = loc.query.get('tier') ?? '';
+  const status = loc.query.get('status') ?? '';
+  const region = loc.query.get('region') ?? '';
+  const app = loc.query.get('app') ?? '';
+  const [items, setItems] = useState<Tenant[] | null>(null);
+  const [next, setNext] = useState<string | undefined>();
+  const [error, setError] = useState<string | null>(null);
+  const filters = qs({ q, tier, status, region, app, limit: 100 });
+
+  useEffect(() => {
+    let live = true;
+    const t = window.setTimeout(() => {
+      get<Page<Tenant>>(`/api/tenants${filters}`)
+        .then((p) => {
+          if (!live) return;
+          setItems(p.items);
+          setNext(p.nextCursor);
+          setError(null);
+        })
+        .catch((e: unknown) => live && setError(errorText(e)));
+    }, 150);
+    return () => {
+      live = false;
+      window.clearTimeout(t);
+    };
+  }, [filters]);
+
+  const more = async () => {
+    if (!next) return;
+    try {
+      const p = await get<Page<Tenant>>(`/api/tenants${qs({ q, tier, status, region, app, limit: 100, cursor: next })}`);
+      setItems((prev) => [...(prev ?? []), ...p.items]);
+      setNext(p.nextCursor);
+    } catch (e) {
+      setError(errorText(e));
+    }
+  };
+
+  return (
+    <section>
+      <h1>Tenants</h1>
+      <div className="filters">
+        <label className="field inline">
+          <span>Search</span>
+          <input type="search" value={q} onChange={(e) => setQuery(loc, { q: e.target.value })} placeholder="id or name" />
+        </label>
+        <label className="field inline">
+          <span>Tier</span>
+          <select value={tier} onChange={(e) => setQuery(loc, { tier: e.target.value })}>
+            <option value="">any</option>
+            <option value="internal">internal</option>
+            <option value="standard">standard</option>
+            <option value="key">key</option>
+          </select>
+        </label>
+        <label className="field inline">
+          <span>Status</span>
+          <select value={status} onChange={(e) => setQuery(loc, { status: e.target.value })}>
+            <option value="">any</option>
+            <option value="active">active</option>
+            <option value="soft_deleted">soft-deleted</option>
+            <option value="purged">purged</option>
+          </select>
+        </label>
+        <label className="field inline">
+          <span>Region</span>
+          <input value={region} onChange={(e) => setQuery(loc, { region: e.target.value })} size={10} />
+        </label>
+        <label className="field inline">
+          <span>App</span>
+          <input value={app} onChange={(e) => setQuery(loc, { app: e.target.value })} size={10} />
+        </label>
+      </div>
+      <ErrorBox error={error} />
+      {items && items.length === 0 && <Empty>No tenants match.</Empty>}
+      {items && items.length > 0 && (
+        <div className="table-wrap">
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">Tenant</th>
+                <th scope="col">Tier</th>
+                <th scope="col">Region</th>
+                <th scope="col">Status</th>
+                <th scope="col">Apps</th>
+              </tr>
+            </thead>
+            <tbody>
+              {items.map((t) => (
+                <tr key={t.id}>
+                  <td>
+                    <Link to={`/tenants/${encodeURIComponent(t.id)}`}>{t.name}</Link> <span className="mono muted">{t.id}</span>
+                  </td>
+                  <td>{t.tier === 'key' ? <strong>key</strong> : t.tier}</td>
+                  <td>{t.region ?? '—'}</td>
+                  <td>{t.status}</td>
+                  <td>{t.installations.map((i) => (i.status === 'active' ? i.appKey : `${i.appKey} (${i.status})`)).join(', ')}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      {next && (
+        <button type="button" onClick={() => void more()}>
+          Load more
+        </button>
+      )}
+    </section>
+  );
+}
+
+export function TenantPage({ id }: { id: string }) {
+  const [t, setT] = useState<Tenant | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  useEffect(() => {
+    get<Tenant>(`/api/tenants/${encodeURIComponent(id)}`)
+      .then(setT)
+      .catch((e: unknown) => setError(errorText(e)));
+  }, [id]);
+  if (error) return <ErrorBox error={error} />;
+  if (!t) return <p className="loading">Loading…</p>;
+  return (
+    <section>
+      <p className="crumbs">
+        <Link to="/tenants">Tenants</Link> › {t.id}
+      </p>
+      <h1>{t.name}</h1>
+      {t.status === 'soft_deleted' && (
+        <div className="notice warn">Soft-deleted at {when(t.softDeletedAt)}; can be restored until {when(t.purgeAfter)}, after which it may be purged.</div>
+      )}
+      {t.status === 'purged' && <div className="irreversible-banner">Purged: this tenant's data has been erased.</div>}
+      <dl className="facts card">
+        <div>
+          <dt>Id</dt>
+          <dd className="mono">{t.id}</dd>
+        </div>
+        <div>
+          <dt>Tier</dt>
+          <dd>{t.tier}</dd>
+        </div>
+        <div>
+          <dt>Region</dt>
+          <dd>{t.region ?? '—'}</dd>
+        </div>
+        <div>
+          <dt>Status</dt>
+          <dd>{t.status}</dd>
+        </div>
+        <div>
+          <dt>Attributes</dt>
+          <dd className="mono">{Object.keys(t.attributes ?? {}).length ? JSON.stringify(t.attributes) : '—'}</dd>
+        </div>
+      </dl>
+      <section className="card" aria-labelledby="inst-title">
+        <h2 id="inst-title">Installations</h2>
+        {t.installations.length === 0 ? (
+          <Empty>No apps installed.</Empty>
+        ) : (
+          <ul>
+            {t.installations.map((i) => (
+              <li key={i.appKey}>
+                <span className="mono">installation:{t.id}/{i.appKey}</span> — {i.status}
+                {i.deactivatedAt ? ` since ${when(i.deactivatedAt)}` : ''}
+              </li>
+            ))}
+          </ul>
+        )}
+      </section>
+      {t.snapshots && (
+        <section className="card" aria-labelledby="snap-title">
+          <h2 id="snap-title">Snapshots</h2>
+          {t.snapshots.length === 0 ? (
+            <Empty>No snapshots.</Empty>
+          ) : (
+            <ul>
+              {t.snapshots.map((s, i) => (
+                <li key={s.id ?? i}>
+                  {when(s.at ?? s.createdAt)} {s.operation ?? ''}{' '}
+                  {s.changeRequestId && <Link to={`/change-requests/${s.changeRequestId}`}>change request</Link>}
+                </li>
+              ))}
+            </ul>
+          )}
+        </section>
+      )}
+      {t.erasureReceipt && (
+        <section className="card" aria-labelledby="receipt-title">
+          <h2 id="receipt-title">Erasure receipt</h2>
+          <pre>{JSON.stringify(t.erasureReceipt, null, 2)}</pre>
+        </section>
+      )}
+      <p>
+        <Link to={`/audit?entityType=tenant&entityId=${encodeURIComponent(t.id)}`}>Audit log for this tenant</Link>
+      </p>
+    </section>
+  );
+}
