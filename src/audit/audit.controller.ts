@@ -1,5 +1,5 @@
 import { Controller, Get, Query } from '@nestjs/common';
-import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsDate, IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
 import { Access } from '../common/auth.decorators';
@@ -7,14 +7,14 @@ import { READERS } from '../common/principal';
 import { AuditService } from './audit.service';
 
 export class AuditQueryDto {
-  @IsOptional() @IsString() @MaxLength(50) entityType?: string;
-  @IsOptional() @IsString() @MaxLength(300) entityId?: string;
-  @IsOptional() @IsString() @MaxLength(80) actor?: string;
-  @IsOptional() @IsString() @MaxLength(100) action?: string;
-  @IsOptional() @Type(() => Date) @IsDate() from?: Date;
-  @IsOptional() @Type(() => Date) @IsDate() to?: Date;
-  @IsOptional() @IsString() @MaxLength(200) cursor?: string;
-  @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(500) limit?: number;
+  @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(50) entityType?: string;
+  @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(300) entityId?: string;
+  @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(80) actor?: string;
+  @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(100) action?: string;
+  @ApiPropertyOptional() @IsOptional() @Type(() => Date) @IsDate() from?: Date;
+  @ApiPropertyOptional() @IsOptional() @Type(() => Date) @IsDate() to?: Date;
+  @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(200) cursor?: string;
+  @ApiPropertyOptional() @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(500) limit?: number;
 }
 
 @ApiTags('audit')

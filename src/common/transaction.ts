@@ -73,6 +73,16 @@ export class TransactionRunner {
     this.listeners.push(listener);
   }
 
+  /**
+   * A read that must not observe another use case's uncommitted writes. On SQLite every use case shares the one
+   * connection, so a plain read issued while a transaction is open sees its writes; this waits for it instead.
+   * On PostgreSQL it is a plain read on a pooled connection.
+   */
+  async read<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
+    if (this.isPostgres) return work(this.dataSource.manager);
+    return this.sqliteMutex.runExclusive(() => work(this.dataSource.manager));
+  }
+
   async run<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
     if (this.isPostgres) return this.runOnce(work);
     return this.sqliteMutex.runExclusive(() => this.runOnce(work));
