@@ -8,6 +8,7 @@ export interface SseEvent {
 
 export class SseParser {
   private buffer = '';
+  private skipLf = false;
   private eventType = '';
   private data: string[] = [];
   private id: string | undefined;
@@ -17,6 +18,9 @@ export class SseParser {
   constructor(private readonly onEvent: (event: SseEvent) => void) {}
 
   push(chunk: string): void {
+    // A CR that ended the previous chunk may be the first half of a CRLF.
+    if (this.skipLf && chunk.startsWith('\n')) chunk = chunk.slice(1);
+    this.skipLf = false;
     this.buffer += chunk;
     let start = 0;
     for (;;) {
@@ -26,10 +30,11 @@ export class SseParser {
       let end: number;
       let next: number;
       if (cr !== -1 && (lf === -1 || cr < lf)) {
-        // A CR at the very end may be the first half of CRLF: wait for the next chunk.
-        if (cr === this.buffer.length - 1) break;
         end = cr;
-        next = this.buffer[cr + 1] === '\n' ? cr + 2 : cr + 1;
+        if (cr === this.buffer.length - 1) {
+          next = cr + 1;
+          this.skipLf = true;
+        } else next = this.buffer[cr + 1] === '\n' ? cr + 2 : cr + 1;
       } else {
         end = lf;
         next = lf + 1;

@@ -1,0 +1,55 @@
+import { ErrorAggregator } from './error-reports';
+import { MetricsAggregator } from './metrics';
+
+describe('MetricsAggregator', () => {
+  it('counts per flag and variant, takes buckets, restores a failed one', () => {
+    let now = 1_000;
+    const m = new MetricsAggregator(10, () => now);
+    m.count('a', true);
+    m.count('a', false);
+    m.countVariant('b', true, 'blue');
+    m.countVariant('b', true, 'blue');
+    now = 2_000;
+    const bucket = m.take()!;
+    expect(bucket).toEqual({
+      start: new Date(1_000).toISOString(),
+      stop: new Date(2_000).toISOString(),
+      toggles: { a: { yes: 1, no: 1, variants: {} }, b: { yes: 2, no: 0, variants: { blue: 2 } } },
+    });
+    expect(m.take()).toBeUndefined();
+    m.count('a', true);
+    m.restore(bucket);
+    now = 3_000;
+    expect(m.take()).toEqual({
+      start: new Date(1_000).toISOString(),
+      stop: new Date(3_000).toISOString(),
+      toggles: { a: { yes: 2, no: 1, variants: {} }, b: { yes: 2, no: 0, variants: { blue: 2 } } },
+    });
+  });
+
+  it('keeps at most maxFlags flags and 100 variants per flag', () => {
+    const m = new MetricsAggregator(3);
+    for (let i = 0; i < 1000; i++) m.count(`f${i}`, true);
+    for (let i = 0; i < 1000; i++) m.countVariant('f0', true, `v${i}`);
+    expect(m.size).toBe(3);
+    const bucket = m.take()!;
+    expect(Object.keys(bucket.toggles['f0'].variants)).toHaveLength(100);
+    expect(bucket.toggles['f0'].yes).toBe(1001);
+    expect(m.dropped).toBe(997 + 900);
+  });
+});
+
+describe('ErrorAggregator', () => {
+  it('keeps a flag total when the per-tenant split overflows', () => {
+    const e = new ErrorAggregator(2);
+    e.add('f', 't1', 'm1');
+    e.add('f', 't2', 'm2');
+    e.add('f', 't3', 'm3');
+    e.add('f', 't4', undefined);
+    expect(e.take()).toEqual([
+      { flag: 'f', tenantId: 't1', count: 1, message: 'm1' },
+      { flag: 'f', tenantId: 't2', count: 1, message: 'm2' },
+      { flag: 'f', count: 2, message: 'm3' },
+    ]);
+  });
+});
