@@ -579,6 +579,8 @@ export class ChangeRequestsService {
       submittedAt: cr.submittedAt,
       approvedAt: cr.approvedAt,
       expiresAt: due,
+      pendingTtlSeconds: cr.pendingTtlSeconds,
+      startWindowSeconds: cr.startWindowSeconds,
       breakGlass: cr.breakGlass,
       createdAt: cr.createdAt,
       updatedAt: cr.updatedAt,
