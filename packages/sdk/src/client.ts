@@ -101,6 +101,9 @@ export class WavegateClient extends EventEmitter {
   private config: ClientFeaturesResponse | undefined;
   private flagJson = new Map<string, string>();
   private etag: string | undefined;
+  // The id of the last stream event (Wavegate uses the configuration's ETag): sent as Last-Event-ID on
+  // reconnect so that an unchanged configuration is not sent again.
+  private lastEventId: string | undefined;
   private source: ConfigurationSource | undefined;
   private fromServer = false;
   private cacheTried = false;
@@ -279,7 +282,7 @@ export class WavegateClient extends EventEmitter {
   // batches; Wavegate turns them into signals that halt a rollout whose newly exposed tenants fail.
   reportError(flag: string, context?: EvaluationContext, error?: unknown): void {
     const tenantId = context === undefined ? undefined : resolveContextValue(context, 'tenantId');
-    this.errors.add(flag, tenantId, errorMessage(error));
+    this.errors.add(flag, tenantId, errorMessage(error) ?? 'unspecified error');
   }
 
   // Runs fn with the flag's state and reports what it throws (or what its promise rejects with), then
@@ -316,10 +319,14 @@ export class WavegateClient extends EventEmitter {
   async flushErrors(): Promise<void> {
     if (this.errors.size === 0) return;
     const errors = this.errors.take();
-    const body: ErrorReportBody = { appName: this.appName, instanceId: this.instanceId, errors };
-    if (this.environment !== undefined) body.environment = this.environment;
-    const outcome = await this.post('/api/client/errors', body);
-    if (outcome === 'retry') this.errors.restore(errors);
+    // Wavegate takes at most 1,000 reports per request.
+    for (let i = 0; i < errors.length; i += 1000) {
+      const chunk = errors.slice(i, i + 1000);
+      const body: ErrorReportBody = { appName: this.appName, instanceId: this.instanceId, errors: chunk };
+      if (this.environment !== undefined) body.environment = this.environment;
+      const outcome = await this.post('/api/client/errors', body);
+      if (outcome === 'retry') this.errors.restore(chunk);
+    }
   }
 
   // Stops streaming and polling, then sends pending metrics and error reports. Evaluation keeps working
@@ -452,7 +459,12 @@ export class WavegateClient extends EventEmitter {
     const connectTimer = setTimeout(() => abort.abort(), this.timeoutMs);
     try {
       response = await this.fetchFn(`${this.baseUrl}${path}`, {
-        headers: { ...this.headers, Accept: 'text/event-stream', 'Cache-Control': 'no-cache' },
+        headers: {
+          ...this.headers,
+          Accept: 'text/event-stream',
+          'Cache-Control': 'no-cache',
+          ...(this.lastEventId !== undefined && this.fromServer ? { 'Last-Event-ID': this.lastEventId } : {}),
+        },
         signal: abort.signal,
       });
     } catch (e) {
@@ -486,6 +498,7 @@ export class WavegateClient extends EventEmitter {
     this.streamConnected = true;
     this.connection = 'streaming';
     this.stopPolling();
+    this.streamBackoff.reset();
     await this.readStream(response.body, abort);
   }
 
@@ -522,6 +535,7 @@ export class WavegateClient extends EventEmitter {
 
   private onStreamEvent(event: SseEvent): void {
     if (event.data === '' || this.closed) return;
+    const id = event.id;
     let body: unknown;
     try {
       body = JSON.parse(event.data);
@@ -535,6 +549,7 @@ export class WavegateClient extends EventEmitter {
     else if (isDeltaEvent(body))
       this.apply(applyDelta(this.config ?? EMPTY_FEATURES_RESPONSE, [body]), 'stream');
     else return;
+    if (id !== undefined) this.lastEventId = id;
     this.streamBackoff.reset();
   }
 
@@ -589,6 +604,7 @@ export class WavegateClient extends EventEmitter {
         const body: unknown = JSON.parse(res.text);
         if (!isFeaturesResponse(body)) throw new Error(`${path}: not a features response`);
         this.etag = res.etag ?? undefined;
+        this.lastEventId = this.etag;
         this.pollBackoff.reset();
         if (!this.streamConnected) this.apply(body, 'poll');
       } else {

@@ -10,7 +10,7 @@ export class ErrorAggregator {
 
   constructor(private readonly maxKeys: number) {}
 
-  add(flag: string, tenantId: string | undefined, message: string | undefined, count = 1): void {
+  add(flag: string, tenantId: string | undefined, message: string, count = 1): void {
     let key = tenantId === undefined ? flag : `${flag}\u0000${tenantId}`;
     let entry = this.entries.get(key);
     if (entry === undefined && this.entries.size >= this.maxKeys && tenantId !== undefined) {
@@ -21,12 +21,12 @@ export class ErrorAggregator {
     if (entry === undefined) {
       // The tenant-less entry of a flag is always admitted, one per flag at most beyond the bound.
       if (this.entries.size >= this.maxKeys * 2) return;
-      entry = { flag, count: 0 };
+      entry = { flag, count: 0, message: '' };
       if (tenantId !== undefined) entry.tenantId = tenantId;
       this.entries.set(key, entry);
     }
     entry.count += count;
-    if (message !== undefined) entry.message = message.slice(0, MAX_MESSAGE_LENGTH);
+    entry.message = message.slice(0, MAX_MESSAGE_LENGTH);
   }
 
   get size(): number {

@@ -45,11 +45,11 @@ describe('ErrorAggregator', () => {
     e.add('f', 't1', 'm1');
     e.add('f', 't2', 'm2');
     e.add('f', 't3', 'm3');
-    e.add('f', 't4', undefined);
+    e.add('f', 't4', 'm4');
     expect(e.take()).toEqual([
       { flag: 'f', tenantId: 't1', count: 1, message: 'm1' },
       { flag: 'f', tenantId: 't2', count: 1, message: 'm2' },
-      { flag: 'f', count: 2, message: 'm3' },
+      { flag: 'f', count: 2, message: 'm4' },
     ]);
   });
 });

@@ -78,7 +78,8 @@ export interface ErrorReport {
   flag: string;
   tenantId?: string;
   count: number;
-  message?: string;
+  // The latest message for this flag and tenant (500 characters at most).
+  message: string;
 }
 
 export interface ErrorReportBody {

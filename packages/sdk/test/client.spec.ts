@@ -123,7 +123,7 @@ describe('WavegateClient against a real HTTP server', () => {
     server.setConfig(next);
     await eventually(() => !c.isEnabled('on'), 3000, 'the change by polling');
     expect(c.status.source).toBe('poll');
-    expect(server.count('/api/client/stream', 503)).toBeGreaterThan(0);
+    await eventually(() => server.count('/api/client/stream', 503) > 0, 2000, 'a refused reconnect');
     // The stream comes back: polling stops.
     server.streamAvailable = true;
     await eventually(() => c.status.connection === 'streaming', 3000, 'the stream again');
@@ -260,7 +260,7 @@ describe('WavegateClient against a real HTTP server', () => {
     expect(bodies[0].errors).toEqual(
       expect.arrayContaining([
         { flag: 'checkout', tenantId: 'acme', count: 2, message: 'Error: boom again' },
-        { flag: 'checkout', tenantId: 'globex', count: 1 },
+        { flag: 'checkout', tenantId: 'globex', count: 1, message: 'unspecified error' },
         { flag: 'on', tenantId: 'acme', count: 1, message: 'TypeError: sync failure' },
         { flag: 'on', tenantId: 'initech', count: 1, message: 'Error: async failure' },
       ]),
