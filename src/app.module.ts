@@ -5,8 +5,8 @@ import { ThrottlerModule } from '@nestjs/throttler';
 import { LoggerModule } from 'nestjs-pino';
 import { AccessGuard } from './auth/access.guard';
 import { AuthModule } from './auth/auth.module';
-import { ClientApiModule } from './client-api/client-api.module';
 import { ChangeRequestsModule } from './change-requests/change-requests.module';
+import { ClientApiModule } from './client-api/client-api.module';
 import { AuditModule } from './audit/audit.module';
 import { Clock, SystemClock } from './common/clock';
 import { HttpExceptionFilter } from './common/http-exception.filter';
@@ -20,10 +20,12 @@ import { HealthModule } from './health/health.module';
 import { OfrepModule } from './ofrep/ofrep.module';
 import { OperationsModule } from './operations/operations.module';
 import { PoliciesModule } from './policies/policies.module';
+import { RolloutsModule } from './rollouts/rollouts.module';
+import { SignalsModule } from './signals/signals.module';
 import { TenantsModule } from './tenants/tenants.module';
 import { UsersModule } from './users/users.module';
-import { WebhooksModule } from './webhooks/webhooks.module';
 import { WebUiModule } from './web-ui/web-ui.module';
+import { WebhooksModule } from './webhooks/webhooks.module';
 
 export interface AppOptions {
   /** A clock to read instead of the system's (tests pass a FakeClock). */
@@ -71,14 +73,16 @@ export class AppModule {
         AuthModule,
         UsersModule,
         AuditModule,
-        EnvironmentsModule,
-        FlagsModule,
-        ClientApiModule,
-        OfrepModule,
         OperationsModule,
         TenantsModule,
         PoliciesModule,
         ChangeRequestsModule,
+        RolloutsModule,
+        SignalsModule,
+        EnvironmentsModule,
+        FlagsModule,
+        ClientApiModule,
+        OfrepModule,
         WebUiModule.forRoot(options.webDistDir),
         WebhooksModule,
       ],

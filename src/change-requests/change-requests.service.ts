@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import { DataSource, EntityManager, In } from 'typeorm';
 import { Clock } from '../common/clock';
 import { sha256Hex } from '../common/canonical-json';
@@ -9,6 +9,7 @@ import { DomainError, unprocessable } from '../common/errors';
 import { Principal } from '../common/principal';
 import { TransactionRunner, Tx } from '../common/transaction';
 import { OperationRegistry } from '../operations/operation.registry';
+import { RolloutsService } from '../rollouts/rollouts.service';
 import type { PlannedTarget } from '../operations/operation.types';
 import {
   Actor,
@@ -76,6 +77,8 @@ export class ChangeRequestsService {
     private readonly planner: ChangeRequestPlanner,
     private readonly registry: OperationRegistry,
     @Inject(Clock) private readonly clock: Clock,
+    // The wave engine (issue 4) adds live progress, per-wave counts and the halt reason once the CR has run.
+    @Optional() private readonly rollouts?: RolloutsService,
   ) {}
 
   // --- use cases -------------------------------------------------------------------------------------------
@@ -241,11 +244,12 @@ export class ChangeRequestsService {
     return {
       ...this.summaryView(cr, approvals, snapshot),
       plan,
-      progress: { pending: cr.targetCount, running: 0, succeeded: 0, failed: 0, skipped: 0, rolled_back: 0 },
-      waves: (plan?.waves ?? []).map((w) => ({
-        index: w.index,
-        status: 'pending',
-        counts: {
+      ...((await this.rollouts?.progress(id)) ?? {
+        progress: { pending: cr.targetCount, running: 0, succeeded: 0, failed: 0, skipped: 0, rolled_back: 0 },
+        waves: (plan?.waves ?? []).map((w) => ({
+          index: w.index,
+          status: 'pending',
+          counts: {
           pending: w.targets.length,
           running: 0,
           succeeded: 0,
@@ -253,7 +257,8 @@ export class ChangeRequestsService {
           skipped: 0,
           rolled_back: 0,
         },
-      })),
+        })),
+      }),
       availableCommands: availableCommands(snapshot, toActor(p), this.clock.now()),
     };
   }

@@ -18,6 +18,14 @@ import { ApprovalPolicyEntity } from '../policies/approval-policy.entity';
 import { AppEntity, InstallationEntity, TenantEntity } from '../tenants/tenant.entity';
 import { UserEntity } from '../users/user.entity';
 import {
+  HttpAllowlistEntity,
+  RolloutEntity,
+  RolloutTargetEntity,
+  RolloutWaveEntity,
+} from '../rollouts/rollout.entity';
+import { SignalEntity } from '../signals/signal.entity';
+import { ErasureReceiptEntity, TenantKeyEntity, TenantSnapshotEntity } from '../snapshots/snapshot.entity';
+import {
   WebhookDeliveryAttemptEntity,
   WebhookDeliveryEntity,
   WebhookSettingEntity,
@@ -51,4 +59,12 @@ export const ENTITIES = [
   FlagMetricEntity,
   ClientInstanceEntity,
   FlagErrorReportEntity,
+  RolloutEntity,
+  RolloutWaveEntity,
+  RolloutTargetEntity,
+  HttpAllowlistEntity,
+  SignalEntity,
+  TenantSnapshotEntity,
+  TenantKeyEntity,
+  ErasureReceiptEntity,
 ];

@@ -1,0 +1,736 @@
+import { randomUUID } from 'node:crypto';
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { Brackets, EntityManager, In } from 'typeorm';
+import { Clock } from '../common/clock';
+import { DomainError } from '../common/errors';
+import { TransactionRunner, Tx } from '../common/transaction';
+import { ChangeRequestEntity, ChangeRequestPlanEntity } from '../change-requests/change-request.entity';
+import { SYSTEM_ACTOR } from '../change-requests/domain/lifecycle';
+import { OperationRegistry } from '../operations/operation.registry';
+import { Operation, PlannedTarget, targetRef } from '../operations/operation.types';
+import { EngineExecutionContext } from '../operations/builtin.apply';
+import { SignalEntity } from '../signals/signal.entity';
+import { decideOn, persistDecision } from './cr.transitions';
+import {
+  DEFAULT_HALT_POLICY,
+  decideHalt,
+  HaltDecision,
+  HaltPolicy,
+  validateHaltPolicy,
+  WaveTally,
+  WindowSignal,
+} from './domain/halt-policy';
+import { ENGINE_SETTINGS, EngineSettings } from './engine.settings';
+import { RolloutEntity, RolloutPhase, RolloutTargetEntity, RolloutWaveEntity } from './rollout.entity';
+import { rolloutStore } from './rollout.store';
+
+interface StoredPlan {
+  operation: string;
+  params?: Record<string, unknown>;
+  haltPolicy?: Partial<HaltPolicy>;
+  waveSettings?: { bakeSeconds?: number };
+  waves: { index: number; targets: PlannedTarget[] }[];
+}
+
+type TargetOutcome = 'succeeded' | 'failed' | 'stopped';
+
+/** Statuses in which the engine works on a CR, per phase. */
+const ACTIVE_STATUS: Record<RolloutPhase, 'running' | 'rolling_back'> = {
+  apply: 'running',
+  undo: 'rolling_back',
+};
+const FETCH = 256;
+const WAKE_EVENTS = new Set([
+  'change_request.started',
+  'change_request.resumed',
+  'change_request.rollback_started',
+]);
+
+export const applyKey = (crId: string, revision: number, t: { type: string; id: string }) =>
+  `${crId}:${revision}:${t.type}:${t.id}`;
+export const undoKey = (crId: string, revision: number, t: { type: string; id: string }) =>
+  `${crId}:${revision}:undo:${t.type}:${t.id}`;
+
+/**
+ * The wave engine (docs/decisions/0005-wave-engine.md). A runner loop per process claims a CR with a lease (a
+ * conditional UPDATE, the same on SQLite and PostgreSQL), runs the current wave's targets with bounded concurrency,
+ * each in ONE transaction (guard: CR status and lease -> claim the target -> drift check, snapshot and effect in the
+ * operation -> mark succeeded -> audit entry + outbox event), waits out the bake on the injected clock, and
+ * completes the CR. Halts are recorded by whoever sees the deciding fact (a failure here, a signal in
+ * SignalsService) in that fact's transaction; every target transaction re-reads the CR status first, so no target
+ * starts after a halt is recorded.
+ */
+@Injectable()
+export class RolloutEngine implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(RolloutEngine.name);
+  private timer?: NodeJS.Timeout;
+  private running?: Promise<void>;
+  private again = false;
+  private stopped = false;
+
+  constructor(
+    private readonly tx: TransactionRunner,
+    private readonly registry: OperationRegistry,
+    @Inject(Clock) private readonly clock: Clock,
+    @Inject(ENGINE_SETTINGS) readonly settings: EngineSettings,
+  ) {
+    // Start promptly when a CR is started or resumed through the API (the poll interval is the fallback).
+    tx.onCommit((events) => {
+      if (events.some((e) => WAKE_EVENTS.has(e.type))) this.poke();
+    });
+  }
+
+  onApplicationBootstrap(): void {
+    if (!this.settings.enabled) return;
+    this.timer = setInterval(() => this.poke(), this.settings.pollMs);
+    this.timer.unref();
+    this.poke();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    await this.running;
+  }
+
+  /** Wakes the runner; runs never overlap in one process, and a poke during a run causes one more. */
+  poke(): void {
+    if (this.stopped || !this.settings.enabled) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = this.tick()
+      .catch((e: unknown) =>
+        this.logger.error(`engine tick failed: ${e instanceof Error ? e.stack : String(e)}`),
+      )
+      .finally(() => {
+        this.running = undefined;
+        if (this.again && !this.stopped) {
+          this.again = false;
+          this.poke();
+        }
+      });
+  }
+
+  /** Resolves when the current tick (if any) is over; for tests and shutdown. */
+  async idle(): Promise<void> {
+    while (this.running) await this.running;
+  }
+
+  // --- starting ---------------------------------------------------------------------------------------------------
+
+  /** Materialises the stored plan into waves and targets (called in the execute transaction). */
+  async materialise(tx: Tx, cr: ChangeRequestEntity): Promise<{ waves: number; targets: number }> {
+    const m = tx.manager;
+    const planRow = await m.findOne(ChangeRequestPlanEntity, { where: { changeRequestId: cr.id } });
+    if (!planRow || planRow.revision !== cr.revision || planRow.planHash !== cr.planHash) {
+      throw new DomainError(
+        'conflict',
+        'ROLLOUT.PLAN_MISMATCH',
+        `the stored plan of ${cr.id} is not the approved revision`,
+      );
+    }
+    const plan = JSON.parse(planRow.plan) as StoredPlan;
+    const op = this.registry.get(cr.operation);
+    if (!op.apply) {
+      throw new DomainError(
+        'unprocessable',
+        'ROLLOUT.NOT_EXECUTABLE',
+        `operation ${op.name} cannot be executed yet`,
+      );
+    }
+    const haltPolicy = plan.haltPolicy ? validateHaltPolicy(plan.haltPolicy) : { ...DEFAULT_HALT_POLICY };
+    await m.insert(RolloutEntity, {
+      changeRequestId: cr.id,
+      revision: cr.revision,
+      operation: cr.operation,
+      params: (plan.params ?? {}) as never,
+      haltPolicy: haltPolicy as never,
+      phase: 'apply',
+      bakeSeconds: plan.waveSettings?.bakeSeconds ?? 600,
+      nextWaveAt: null,
+      leaseOwner: null,
+      leaseUntil: null,
+      acknowledged: null,
+      haltRule: null,
+      haltReason: null,
+      startedAt: tx.now,
+      finishedAt: null,
+    });
+    const waves: RolloutWaveEntity[] = [];
+    const targets: RolloutTargetEntity[] = [];
+    for (const w of plan.waves) {
+      waves.push(this.wave(cr.id, 'apply', w.index, w.targets.length));
+      w.targets.forEach((t, position) =>
+        targets.push(this.target(cr.id, 'apply', w.index, position, t, applyKey(cr.id, cr.revision, t))),
+      );
+    }
+    await rolloutStore.insertWaves(m, waves);
+    await rolloutStore.insertTargets(m, targets);
+    return { waves: waves.length, targets: targets.length };
+  }
+
+  /** Rollback: skips what never ran and plans the undo of what succeeded, newest wave first, as waves of its own. */
+  async planRollback(tx: Tx, cr: ChangeRequestEntity): Promise<{ waves: number; targets: number }> {
+    const m = tx.manager;
+    const rollout = await rolloutStore.find(m, cr.id);
+    if (!rollout)
+      throw new DomainError('conflict', 'ROLLOUT.NOT_STARTED', `change request ${cr.id} never ran`);
+    const op = this.registry.get(cr.operation);
+    if (!op.undo) {
+      throw new DomainError(
+        'unprocessable',
+        'CHANGE_REQUEST.NOT_REVERSIBLE',
+        `operation ${op.name} cannot be undone`,
+      );
+    }
+    await m.update(
+      RolloutTargetEntity,
+      { changeRequestId: cr.id, phase: 'apply', status: In(['pending', 'running']) },
+      { status: 'skipped', finishedAt: tx.now },
+    );
+    const done = await m.find(RolloutTargetEntity, {
+      where: { changeRequestId: cr.id, phase: 'apply', status: 'succeeded' },
+      order: { waveIndex: 'DESC', position: 'DESC' },
+    });
+    const byWave = new Map<number, RolloutTargetEntity[]>();
+    for (const t of done) byWave.set(t.waveIndex, [...(byWave.get(t.waveIndex) ?? []), t]);
+    const waves: RolloutWaveEntity[] = [];
+    const targets: RolloutTargetEntity[] = [];
+    let index = 0;
+    for (const [, list] of byWave) {
+      index++;
+      waves.push(this.wave(cr.id, 'undo', index, list.length));
+      list.forEach((t, position) =>
+        targets.push(
+          this.target(cr.id, 'undo', index, position, t.planned, undoKey(cr.id, cr.revision, t.planned)),
+        ),
+      );
+    }
+    await rolloutStore.insertWaves(m, waves);
+    await rolloutStore.insertTargets(m, targets);
+    await m.update(
+      RolloutEntity,
+      { changeRequestId: cr.id },
+      { phase: 'undo', nextWaveAt: null, finishedAt: null },
+    );
+    return { waves: waves.length, targets: targets.length };
+  }
+
+  private wave(crId: string, phase: RolloutPhase, index: number, size: number): RolloutWaveEntity {
+    return Object.assign(new RolloutWaveEntity(), {
+      id: `${crId}:${phase}:${index}`,
+      changeRequestId: crId,
+      phase,
+      waveIndex: index,
+      size,
+      status: 'pending',
+      startedAt: null,
+      finishedAt: null,
+    });
+  }
+
+  private target(
+    crId: string,
+    phase: RolloutPhase,
+    wave: number,
+    position: number,
+    t: PlannedTarget,
+    key: string,
+  ): RolloutTargetEntity {
+    return Object.assign(new RolloutTargetEntity(), {
+      id: randomUUID(),
+      changeRequestId: crId,
+      phase,
+      waveIndex: wave,
+      position,
+      targetType: t.type,
+      targetId: t.id,
+      tenantId: t.tenantId,
+      planned: t,
+      status: 'pending',
+      attempts: 0,
+      error: null,
+      idempotencyKey: key,
+      snapshotId: null,
+      startedAt: null,
+      finishedAt: null,
+    });
+  }
+
+  // --- halting ----------------------------------------------------------------------------------------------------
+
+  /** The halt policy's verdict on the CR now, from the stored results and the signals that concern it. */
+  async evaluateHalt(m: EntityManager, crId: string, now: Date): Promise<HaltDecision> {
+    const rollout = await rolloutStore.find(m, crId);
+    if (!rollout || rollout.phase !== 'apply') return { halt: false };
+    const waves = await rolloutStore.waves(m, crId, 'apply');
+    const started = waves.filter((w) => w.status !== 'pending');
+    const current = started.length > 0 ? started[started.length - 1].waveIndex : 1;
+    const tallies = new Map<number, WaveTally>();
+    for (const w of waves)
+      tallies.set(w.waveIndex, { index: w.waveIndex, succeeded: 0, failed: 0, total: w.size });
+    for (const c of await rolloutStore.counts(m, crId, 'apply')) {
+      const t = tallies.get(c.waveIndex);
+      if (!t) continue;
+      if (c.status === 'succeeded' || c.status === 'rolled_back') t.succeeded += c.n;
+      if (c.status === 'failed') t.failed += c.n;
+    }
+    const failures = await m.find(RolloutTargetEntity, {
+      where: { changeRequestId: crId, phase: 'apply', status: 'failed' },
+      order: { finishedAt: 'ASC', position: 'ASC' },
+      take: 1000,
+    });
+    for (const f of failures) {
+      const t = tallies.get(f.waveIndex);
+      if (!t) continue;
+      const entry = { target: `${f.targetType}:${f.targetId}`, error: f.error ?? 'failed' };
+      t.firstFailure ??= entry;
+      t.latestFailure = entry;
+    }
+    const signals = await this.signalsFor(m, rollout, current, now);
+    const ack = rollout.acknowledged
+      ? { at: new Date(rollout.acknowledged.at), failedByWave: rollout.acknowledged.failedByWave }
+      : undefined;
+    return decideHalt(rollout.haltPolicy, [...tallies.values()], current, signals, now, ack);
+  }
+
+  /**
+   * Signals that count against a CR: those naming it, and those naming a tenant (or flag) of its current or
+   * completed waves. Executor failures are judged as failures by the halt policy, not a second time as signals.
+   */
+  private async signalsFor(
+    m: EntityManager,
+    rollout: RolloutEntity,
+    current: number,
+    now: Date,
+  ): Promise<WindowSignal[]> {
+    const since = new Date(now.getTime() - rollout.haltPolicy.signalWindowSeconds * 1000);
+    const rows = await m
+      .createQueryBuilder(SignalEntity, 's')
+      .where('s.at > :since AND s.state = :firing AND s.source <> :executor', {
+        since,
+        firing: 'firing',
+        executor: 'executor',
+      })
+      .andWhere("s.severity IN ('error', 'critical')")
+      .andWhere(
+        new Brackets((b) =>
+          b
+            .where('s.change_request_id = :crId', { crId: rollout.changeRequestId })
+            .orWhere('s.tenant_id IS NOT NULL')
+            .orWhere('s.flag_key IS NOT NULL'),
+        ),
+      )
+      .orderBy('s.at', 'ASC')
+      .take(5000)
+      .getMany();
+    const others = rows.filter((s) => s.changeRequestId !== rollout.changeRequestId);
+    let tenants = new Set<string>();
+    let flags = new Set<string>();
+    if (others.length > 0) {
+      const touched = await m
+        .createQueryBuilder(RolloutTargetEntity, 't')
+        .select(['t.tenantId', 't.targetType', 't.targetId'])
+        .where('t.change_request_id = :crId AND t.phase = :phase AND t.wave_index <= :current', {
+          crId: rollout.changeRequestId,
+          phase: 'apply',
+          current,
+        })
+        .getMany();
+      tenants = new Set(touched.map((t) => t.tenantId));
+      flags = new Set(touched.filter((t) => t.targetType === 'flag').map((t) => t.targetId));
+    }
+    return rows
+      .filter(
+        (s) =>
+          s.changeRequestId === rollout.changeRequestId ||
+          (s.tenantId !== null && tenants.has(s.tenantId)) ||
+          (s.flagKey !== null && flags.has(s.flagKey)),
+      )
+      .map((s) => ({
+        severity: s.severity,
+        count: s.count,
+        at: s.at,
+        source: s.source,
+        message: s.message,
+        ...(s.tenantId ? { tenantId: s.tenantId } : {}),
+      }));
+  }
+
+  /** Evaluates and, when the policy says so, records the halt in `tx`. Returns whether the CR is now halted. */
+  async haltIfNeeded(tx: Tx, crId: string): Promise<boolean> {
+    const cr = await tx.manager.findOne(ChangeRequestEntity, { where: { id: crId } });
+    if (!cr || (cr.status !== 'running' && cr.status !== 'paused')) return cr?.status === 'halted';
+    const verdict = await this.evaluateHalt(tx.manager, crId, tx.now);
+    if (!verdict.halt) return false;
+    const d = await decideOn(tx, cr, { type: 'halt', reason: verdict.reason }, SYSTEM_ACTOR);
+    await persistDecision(
+      tx,
+      cr,
+      d,
+      SYSTEM_ACTOR,
+      {},
+      { rule: verdict.rule, ...(verdict.waveIndex ? { wave: verdict.waveIndex } : {}) },
+    );
+    await tx.manager.update(
+      RolloutEntity,
+      { changeRequestId: crId },
+      { haltRule: verdict.rule, haltReason: verdict.reason },
+    );
+    return true;
+  }
+
+  // --- the runner -------------------------------------------------------------------------------------------------
+
+  private async tick(): Promise<void> {
+    await this.startScheduled();
+    const now = this.clock.now();
+    const candidates = await this.tx.run(async (tx) =>
+      tx.manager
+        .createQueryBuilder(RolloutEntity, 'r')
+        .innerJoin(ChangeRequestEntity, 'c', 'c.id = r.change_request_id')
+        .select('r.change_request_id', 'id')
+        .where("c.status IN ('running', 'rolling_back') AND r.finished_at IS NULL")
+        .andWhere(
+          new Brackets((b) =>
+            b
+              .where('r.lease_owner = :me', { me: this.settings.workerId })
+              .orWhere('r.lease_until IS NULL')
+              .orWhere('r.lease_until < :now', { now }),
+          ),
+        )
+        .orderBy('r.started_at', 'ASC')
+        .getRawMany<{ id: string }>(),
+    );
+    for (const { id } of candidates) {
+      if (this.stopped) return;
+      await this.drive(id);
+    }
+  }
+
+  /**
+   * Approved CRs whose scheduledAt has come are started by the system; CRs started through the change-request API
+   * (execute, break-glass) have no rollout yet: their stored plan is materialised here, once (the rollout's primary
+   * key makes a second replica's attempt fail harmlessly).
+   */
+  private async startScheduled(): Promise<void> {
+    const now = this.clock.now();
+    const due = await this.tx.run(async (tx) =>
+      tx.manager
+        .createQueryBuilder(ChangeRequestEntity, 'c')
+        .leftJoin(RolloutEntity, 'r', 'r.change_request_id = c.id')
+        .select('c.id', 'id')
+        .addSelect('c.status', 'status')
+        .where('r.change_request_id IS NULL')
+        .andWhere(
+          new Brackets((b) =>
+            b
+              .where("c.status = 'running'")
+              .orWhere("c.status = 'approved' AND c.scheduled_at IS NOT NULL AND c.scheduled_at <= :now", {
+                now,
+              }),
+          ),
+        )
+        .getRawMany<{ id: string; status: string }>(),
+    );
+    for (const { id } of due) {
+      try {
+        await this.tx.run(async (tx) => {
+          const cr = await tx.manager.findOne(ChangeRequestEntity, { where: { id } });
+          if (!cr || (await rolloutStore.find(tx.manager, id))) return;
+          if (cr.status === 'approved') {
+            const d = await decideOn(tx, cr, { type: 'execute' }, SYSTEM_ACTOR);
+            await persistDecision(tx, cr, d, SYSTEM_ACTOR, {}, { scheduled: true });
+          } else if (cr.status !== 'running') return;
+          await this.materialise(tx, cr);
+        });
+      } catch (e) {
+        const reason = e instanceof Error ? e.message : String(e);
+        this.logger.warn(`start of ${id} failed: ${reason}`);
+        await this.haltUnstartable(id, reason).catch(() => undefined);
+      }
+    }
+  }
+
+  /** A running CR whose plan cannot be materialised must not sit silently in `running`: halt it, saying why. */
+  private async haltUnstartable(id: string, reason: string): Promise<void> {
+    await this.tx.run(async (tx) => {
+      const cr = await tx.manager.findOne(ChangeRequestEntity, { where: { id } });
+      if (!cr || cr.status !== 'running') return;
+      const d = await decideOn(tx, cr, { type: 'halt', reason: `could not start: ${reason}` }, SYSTEM_ACTOR);
+      await persistDecision(tx, cr, d, SYSTEM_ACTOR);
+    });
+  }
+
+  /** Takes or renews the lease with one conditional UPDATE; true when this process holds it. */
+  private async claim(crId: string): Promise<boolean> {
+    return this.tx.run(async (tx) => {
+      const now = tx.now;
+      const res = await tx.manager
+        .createQueryBuilder()
+        .update(RolloutEntity)
+        .set({
+          leaseOwner: this.settings.workerId,
+          leaseUntil: new Date(now.getTime() + this.settings.leaseMs),
+        })
+        .where('change_request_id = :crId AND finished_at IS NULL', { crId })
+        .andWhere(
+          new Brackets((b) =>
+            b
+              .where('lease_owner = :me', { me: this.settings.workerId })
+              .orWhere('lease_until IS NULL')
+              .orWhere('lease_until < :now', { now }),
+          ),
+        )
+        .execute();
+      return res.affected === 1;
+    });
+  }
+
+  private async drive(crId: string): Promise<void> {
+    for (;;) {
+      if (this.stopped || !(await this.claim(crId))) return;
+      const step = await this.step(crId);
+      if (step === 'wait') return;
+    }
+  }
+
+  /** One step: start the next wave, run a batch of targets, finish a wave, or complete the CR. */
+  private async step(crId: string): Promise<'again' | 'wait'> {
+    const state = await this.tx.run(async (tx) => {
+      const cr = await tx.manager.findOne(ChangeRequestEntity, { where: { id: crId } });
+      const rollout = await rolloutStore.find(tx.manager, crId);
+      if (!cr || !rollout) return null;
+      const waves = await rolloutStore.waves(tx.manager, crId, rollout.phase);
+      return { cr, rollout, wave: waves.find((w) => w.status !== 'completed') ?? null };
+    });
+    if (!state || state.cr.status !== ACTIVE_STATUS[state.rollout.phase]) return 'wait';
+    const { rollout, wave } = state;
+    if (!wave) {
+      await this.complete(crId, rollout.phase);
+      return 'wait';
+    }
+    if (wave.status === 'pending') {
+      if (rollout.nextWaveAt && this.clock.now().getTime() < rollout.nextWaveAt.getTime()) return 'wait';
+      return (await this.startWave(crId, rollout.phase, wave)) ? 'again' : 'wait';
+    }
+    const batch = await this.tx.run(async (tx) =>
+      tx.manager.find(RolloutTargetEntity, {
+        where: {
+          changeRequestId: crId,
+          phase: rollout.phase,
+          waveIndex: wave.waveIndex,
+          status: In(['pending', 'running']),
+        },
+        order: { position: 'ASC' },
+        take: FETCH,
+      }),
+    );
+    if (batch.length === 0) {
+      await this.finishWave(crId, rollout, wave);
+      return 'again';
+    }
+    const op = this.registry.get(rollout.operation);
+    let stop = false;
+    let next = 0;
+    const worker = async () => {
+      while (!stop && next < batch.length) {
+        const t = batch[next++];
+        const outcome = await this.runTarget(op, rollout, t);
+        if (outcome === 'stopped') stop = true;
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(this.settings.concurrency, batch.length) }, worker));
+    return stop ? 'wait' : 'again';
+  }
+
+  private async startWave(crId: string, phase: RolloutPhase, wave: RolloutWaveEntity): Promise<boolean> {
+    return this.tx.run(async (tx) => {
+      if (!(await this.guard(tx, crId, phase))) return false;
+      await tx.manager.update(RolloutWaveEntity, { id: wave.id }, { status: 'running', startedAt: tx.now });
+      const type = phase === 'apply' ? 'change_request.wave_started' : 'change_request.rollback_wave_started';
+      const data = { wave: wave.waveIndex, size: wave.size, phase };
+      tx.audit({ actor: 'system', action: type, entityType: 'change_request', entityId: crId, data });
+      tx.emit({ type, entityType: 'change_request', entityId: crId, actor: 'system', data });
+      return true;
+    });
+  }
+
+  private async finishWave(crId: string, rollout: RolloutEntity, wave: RolloutWaveEntity): Promise<void> {
+    await this.tx.run(async (tx) => {
+      if (!(await this.guard(tx, crId, rollout.phase))) return;
+      const counts: Record<string, number> = {};
+      for (const c of await rolloutStore.counts(tx.manager, crId, rollout.phase)) {
+        if (c.waveIndex === wave.waveIndex) counts[c.status] = c.n;
+      }
+      await tx.manager.update(
+        RolloutWaveEntity,
+        { id: wave.id },
+        { status: 'completed', finishedAt: tx.now },
+      );
+      // Rollback waves do not bake: putting tenants back should not wait.
+      const bakeMs = rollout.phase === 'apply' ? rollout.bakeSeconds * 1000 : 0;
+      await tx.manager.update(
+        RolloutEntity,
+        { changeRequestId: crId },
+        { nextWaveAt: new Date(tx.now.getTime() + bakeMs) },
+      );
+      const type =
+        rollout.phase === 'apply'
+          ? 'change_request.wave_completed'
+          : 'change_request.rollback_wave_completed';
+      const data = { wave: wave.waveIndex, phase: rollout.phase, counts, bakeSeconds: bakeMs / 1000 };
+      tx.audit({ actor: 'system', action: type, entityType: 'change_request', entityId: crId, data });
+      tx.emit({ type, entityType: 'change_request', entityId: crId, actor: 'system', data });
+    });
+  }
+
+  private async complete(crId: string, phase: RolloutPhase): Promise<void> {
+    await this.tx.run(async (tx) => {
+      const cr = await tx.manager.findOne(ChangeRequestEntity, { where: { id: crId } });
+      if (!cr || cr.status !== ACTIVE_STATUS[phase]) return;
+      const counts: Record<string, number> = {};
+      for (const c of await rolloutStore.counts(tx.manager, crId, phase))
+        counts[c.status] = (counts[c.status] ?? 0) + c.n;
+      const d = await decideOn(tx, cr, { type: 'complete' }, SYSTEM_ACTOR);
+      const failed = counts.failed ?? 0;
+      const reason =
+        phase === 'undo' && failed > 0
+          ? `${failed} target(s) could not be rolled back; see the targets list`
+          : undefined;
+      await persistDecision(tx, cr, d, SYSTEM_ACTOR, reason ? { statusReason: reason } : {}, {
+        counts,
+        phase,
+      });
+      await tx.manager.update(
+        RolloutEntity,
+        { changeRequestId: crId },
+        { finishedAt: tx.now, leaseOwner: null, leaseUntil: null },
+      );
+    });
+  }
+
+  /**
+   * Inside a target's (or wave's) transaction: is the CR still in the phase's active status and is the lease still
+   * ours? On PostgreSQL the rows are read FOR SHARE, so a halt or a lease takeover waits for this transaction and
+   * the next one sees it.
+   */
+  private async guard(tx: Tx, crId: string, phase: RolloutPhase): Promise<boolean> {
+    const qb = tx.manager
+      .createQueryBuilder(RolloutEntity, 'r')
+      .innerJoin(ChangeRequestEntity, 'c', 'c.id = r.change_request_id')
+      .select('c.status', 'status')
+      .where('r.change_request_id = :crId AND r.lease_owner = :me AND r.lease_until >= :now', {
+        crId,
+        me: this.settings.workerId,
+        now: tx.now,
+      });
+    if (this.tx.isPostgres) qb.setLock('pessimistic_read');
+    const row = await qb.getRawOne<{ status: string }>();
+    return row?.status === ACTIVE_STATUS[phase];
+  }
+
+  private async runTarget(
+    op: Operation<unknown>,
+    rollout: RolloutEntity,
+    t: RolloutTargetEntity,
+  ): Promise<TargetOutcome> {
+    const crId = rollout.changeRequestId;
+    const phase = rollout.phase;
+    const fn = phase === 'apply' ? op.apply : op.undo;
+    let failure: string | null = null;
+    try {
+      const outcome = await this.tx.run(async (tx): Promise<TargetOutcome | 'gone'> => {
+        if (!(await this.guard(tx, crId, phase))) return 'stopped';
+        const claimed = await rolloutStore.moveTarget(
+          tx.manager,
+          t.id,
+          ['pending', 'running'],
+          { status: 'running', startedAt: tx.now },
+          true,
+        );
+        if (!claimed) return 'gone';
+        const ctx: EngineExecutionContext<unknown> = {
+          tx,
+          changeRequestId: crId,
+          revision: rollout.revision,
+          params: rollout.params,
+          idempotencyKey: t.idempotencyKey,
+          result: {},
+        };
+        if (!fn) throw new Error(`operation ${op.name} has no ${phase === 'apply' ? 'apply' : 'undo'}`);
+        await fn.call(op, t.planned, ctx as never);
+        await tx.manager.update(
+          RolloutTargetEntity,
+          { id: t.id },
+          { status: 'succeeded', finishedAt: tx.now, error: null, snapshotId: ctx.result.snapshotId ?? null },
+        );
+        if (phase === 'undo') {
+          await tx.manager.update(
+            RolloutTargetEntity,
+            { changeRequestId: crId, phase: 'apply', targetType: t.targetType, targetId: t.targetId },
+            { status: 'rolled_back' },
+          );
+        }
+        const type =
+          phase === 'apply' ? 'change_request.target_succeeded' : 'change_request.target_rolled_back';
+        const data = {
+          target: targetRef(t.planned),
+          wave: t.waveIndex,
+          idempotencyKey: t.idempotencyKey,
+          ...(ctx.result.snapshotId
+            ? { snapshotId: ctx.result.snapshotId, snapshotHash: ctx.result.snapshotHash }
+            : {}),
+        };
+        tx.audit({ actor: 'system', action: type, entityType: 'change_request', entityId: crId, data });
+        tx.emit({ type, entityType: 'change_request', entityId: crId, actor: 'system', data });
+        return 'succeeded';
+      });
+      if (outcome === 'gone') return 'succeeded';
+      return outcome;
+    } catch (e) {
+      failure = e instanceof Error ? e.message : String(e);
+      if (!(e instanceof DomainError)) this.logger.warn(`target ${t.idempotencyKey} failed: ${failure}`);
+    }
+    // The effect was rolled back with its transaction; record the failure (and decide on a halt) in a new one.
+    return this.tx.run(async (tx) => {
+      if (!(await this.guard(tx, crId, phase))) return 'stopped';
+      const moved = await rolloutStore.moveTarget(
+        tx.manager,
+        t.id,
+        ['pending', 'running'],
+        { status: 'failed', error: failure, finishedAt: tx.now, startedAt: tx.now },
+        true,
+      );
+      if (!moved) return 'failed';
+      const type =
+        phase === 'apply' ? 'change_request.target_failed' : 'change_request.target_rollback_failed';
+      const data = {
+        target: targetRef(t.planned),
+        wave: t.waveIndex,
+        idempotencyKey: t.idempotencyKey,
+        error: failure,
+      };
+      tx.audit({ actor: 'system', action: type, entityType: 'change_request', entityId: crId, data });
+      tx.emit({ type, entityType: 'change_request', entityId: crId, actor: 'system', data });
+      // Executor failures are signals too (source `executor`); the halt policy judges them as failures.
+      await tx.manager.insert(SignalEntity, {
+        id: randomUUID(),
+        source: 'executor',
+        severity: 'error',
+        state: 'firing',
+        tenantId: t.tenantId,
+        changeRequestId: crId,
+        flagKey: null,
+        message: `${targetRef(t.planned)}: ${failure}`.slice(0, 2000),
+        count: 1,
+        at: tx.now,
+        recordedBy: 'system',
+      });
+      if (phase === 'apply' && (await this.haltIfNeeded(tx, crId))) return 'stopped';
+      return 'failed';
+    });
+  }
+}

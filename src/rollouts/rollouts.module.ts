@@ -1,0 +1,33 @@
+import { Global, Module, OnModuleInit } from '@nestjs/common';
+import { EventsModule } from '../events/events.module';
+import { attachBuiltinExecutors } from '../operations/builtin.apply';
+import { OperationRegistry } from '../operations/operation.registry';
+import { SnapshotsService } from '../snapshots/snapshots.service';
+import { ENGINE_SETTINGS, engineSettingsFromEnv } from './engine.settings';
+import { RolloutEngine } from './rollout.engine';
+import { RolloutsController } from './rollouts.controller';
+import { RolloutsService } from './rollouts.service';
+
+// Global: the change-request GET reads progress from RolloutsService without a module cycle.
+@Global()
+@Module({
+  imports: [EventsModule],
+  controllers: [RolloutsController],
+  providers: [
+    { provide: ENGINE_SETTINGS, useFactory: () => engineSettingsFromEnv() },
+    SnapshotsService,
+    RolloutEngine,
+    RolloutsService,
+  ],
+  exports: [RolloutEngine, RolloutsService, SnapshotsService],
+})
+export class RolloutsModule implements OnModuleInit {
+  constructor(
+    private readonly registry: OperationRegistry,
+    private readonly snapshots: SnapshotsService,
+  ) {}
+
+  onModuleInit(): void {
+    attachBuiltinExecutors((name) => this.registry.find(name), this.snapshots);
+  }
+}

@@ -1,0 +1,133 @@
+import { randomUUID } from 'node:crypto';
+import { Inject, Injectable } from '@nestjs/common';
+import { EntityManager, In } from 'typeorm';
+import { deriveKey } from '../auth/token.codec';
+import { canonicalJson, sha256Hex } from '../common/canonical-json';
+import { conflict, notFound } from '../common/errors';
+import { APP_CONFIG } from '../config/config.module';
+import { AppConfig } from '../config/config.schema';
+import { InstallationEntity, TenantEntity } from '../tenants/tenant.entity';
+import { TenantKeyEntity, TenantSnapshotEntity } from './snapshot.entity';
+import { newDataKey, open, seal } from './tenant-crypto';
+
+/** The tenant's rows as a snapshot holds them (dates as ISO strings). */
+export interface TenantRows {
+  tenant: Record<string, unknown>;
+  installations: Record<string, unknown>[];
+}
+
+export const SNAPSHOT_ERRORS = {
+  CORRUPT: 'SNAPSHOT.CORRUPT',
+  KEY_DESTROYED: 'SNAPSHOT.KEY_DESTROYED',
+  NOT_FOUND: 'SNAPSHOT.NOT_FOUND',
+} as const;
+
+/**
+ * Per-tenant snapshots: before a destructive step the tenant's rows (tenant, installations with their data) are
+ * captured as canonical JSON, hashed (SHA-256) and sealed with the tenant's data key. Everything runs on the
+ * caller's `EntityManager`, inside the target's transaction.
+ */
+@Injectable()
+export class SnapshotsService {
+  private readonly kek: Buffer;
+
+  constructor(@Inject(APP_CONFIG) config: AppConfig) {
+    this.kek = deriveKey(config.secret, 'tenant-keys');
+  }
+
+  async capture(
+    m: EntityManager,
+    tenantId: string,
+    reason: string,
+    changeRequestId: string | null,
+    now: Date,
+  ): Promise<TenantSnapshotEntity> {
+    const rows = await this.readRows(m, tenantId);
+    const json = canonicalJson(rows);
+    const key = await this.dataKey(m, tenantId, now);
+    const snap = Object.assign(new TenantSnapshotEntity(), {
+      id: randomUUID(),
+      tenantId,
+      changeRequestId,
+      reason,
+      hash: sha256Hex(json),
+      sealed: seal(key, Buffer.from(json, 'utf8'), `snapshot:${tenantId}`),
+      createdAt: now,
+    });
+    await m.insert(TenantSnapshotEntity, snap);
+    return snap;
+  }
+
+  /** Decrypts and verifies a snapshot; a wrong hash or a failed decryption refuses with a clear reason. */
+  async read(
+    m: EntityManager,
+    snapshotId: string,
+  ): Promise<{ snapshot: TenantSnapshotEntity; rows: TenantRows }> {
+    const snapshot = await m.findOne(TenantSnapshotEntity, { where: { id: snapshotId } });
+    if (!snapshot) throw notFound(SNAPSHOT_ERRORS.NOT_FOUND, `snapshot ${snapshotId} does not exist`);
+    const keyRow = await m.findOne(TenantKeyEntity, { where: { tenantId: snapshot.tenantId } });
+    if (!keyRow?.wrappedKey) {
+      throw conflict(
+        SNAPSHOT_ERRORS.KEY_DESTROYED,
+        `snapshot ${snapshotId} of tenant ${snapshot.tenantId} cannot be decrypted: the tenant's data key was destroyed`,
+      );
+    }
+    let json: string;
+    try {
+      const key = open(this.kek, keyRow.wrappedKey, `tenant-key:${snapshot.tenantId}`);
+      json = open(key, snapshot.sealed, `snapshot:${snapshot.tenantId}`).toString('utf8');
+    } catch {
+      throw conflict(
+        SNAPSHOT_ERRORS.CORRUPT,
+        `snapshot ${snapshotId} of tenant ${snapshot.tenantId} is corrupted: it does not decrypt; refusing to restore from it`,
+      );
+    }
+    if (sha256Hex(json) !== snapshot.hash) {
+      throw conflict(
+        SNAPSHOT_ERRORS.CORRUPT,
+        `snapshot ${snapshotId} of tenant ${snapshot.tenantId} is corrupted: its SHA-256 does not match; refusing to restore from it`,
+      );
+    }
+    return { snapshot, rows: JSON.parse(json) as TenantRows };
+  }
+
+  async latestFor(m: EntityManager, tenantId: string): Promise<TenantSnapshotEntity | null> {
+    return m.findOne(TenantSnapshotEntity, { where: { tenantId }, order: { createdAt: 'DESC' } });
+  }
+
+  /** Crypto-shredding: the wrapped key is erased and the sealed snapshots deleted. Returns how many snapshots. */
+  async shred(m: EntityManager, tenantId: string, now: Date): Promise<number> {
+    await m.update(TenantKeyEntity, { tenantId }, { wrappedKey: null, destroyedAt: now });
+    const snaps = await m.find(TenantSnapshotEntity, { where: { tenantId }, select: { id: true } });
+    if (snaps.length > 0) await m.delete(TenantSnapshotEntity, { id: In(snaps.map((s) => s.id)) });
+    return snaps.length;
+  }
+
+  async readRows(m: EntityManager, tenantId: string): Promise<TenantRows> {
+    const tenant = await m.findOne(TenantEntity, { where: { id: tenantId } });
+    if (!tenant) throw notFound('TENANT.NOT_FOUND', `tenant ${tenantId} does not exist`);
+    const installations = await m.find(InstallationEntity, { where: { tenantId }, order: { appKey: 'ASC' } });
+    return JSON.parse(
+      canonicalJson({ tenant: { ...tenant }, installations: installations.map((i) => ({ ...i })) }),
+    ) as TenantRows;
+  }
+
+  private async dataKey(m: EntityManager, tenantId: string, now: Date): Promise<Buffer> {
+    const row = await m.findOne(TenantKeyEntity, { where: { tenantId } });
+    if (row?.wrappedKey) return open(this.kek, row.wrappedKey, `tenant-key:${tenantId}`);
+    if (row && !row.wrappedKey) {
+      throw conflict(
+        SNAPSHOT_ERRORS.KEY_DESTROYED,
+        `tenant ${tenantId} was purged; its data key is destroyed`,
+      );
+    }
+    const key = newDataKey();
+    await m.insert(TenantKeyEntity, {
+      tenantId,
+      wrappedKey: seal(this.kek, key, `tenant-key:${tenantId}`),
+      createdAt: now,
+      destroyedAt: null,
+    });
+    return key;
+  }
+}
