@@ -23,6 +23,7 @@ import {
 } from './webhook.entity';
 import { buildRequest } from './webhook.request';
 import { WebhookSecretBox } from './webhook.secret-box';
+import { WebhookEventEnricher } from './webhook-event.enricher';
 import { send, SendResult, TIMEOUT_MS } from './webhook.sender';
 
 const TICK_MS = 250;
@@ -63,6 +64,7 @@ export class WebhookDeliveryWorker implements OnApplicationBootstrap, BeforeAppl
     private readonly tx: TransactionRunner,
     @Inject(Clock) private readonly clock: Clock,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly enricher: WebhookEventEnricher,
   ) {
     this.box = new WebhookSecretBox(config.secret);
   }
@@ -167,10 +169,39 @@ export class WebhookDeliveryWorker implements OnApplicationBootstrap, BeforeAppl
           occurredAt: e.occurredAt,
           data: e.data,
         };
-        out.push({ sub, delivery: d, event, secret: this.box.open(sub.id, sub.secretEnc), policy });
+        let secret: string;
+        try {
+          secret = this.box.open(sub.id, sub.secretEnc);
+        } catch (err) {
+          // WAVEGATE_SECRET changed since the secret was sealed: this subscription cannot sign until an admin sets
+          // a new secret (PATCH), but it must not hold up the others.
+          this.logger.error(`webhook ${sub.id}: cannot open its signing secret: ${String(err)}`);
+          await tx.manager.update(
+            WebhookSubscriptionEntity,
+            { id: sub.id },
+            { leaseOwner: null, leaseUntil: null },
+          );
+          continue;
+        }
+        out.push({ sub, delivery: d, event, secret, policy });
       }
       return out;
     });
+    const slack = jobs.filter((j) => j.sub.format === 'slack');
+    if (slack.length > 0) {
+      try {
+        const enriched = await this.tx.read((m) =>
+          this.enricher.enrich(
+            m,
+            slack.map((j) => j.event),
+          ),
+        );
+        for (const j of slack) j.event = enriched.get(j.event.id) ?? j.event;
+      } catch (e) {
+        // A nicer message is not worth a stuck queue: send what the event says.
+        this.logger.warn(`webhook enrichment failed, sending events as they are: ${String(e)}`);
+      }
+    }
     for (const job of jobs) {
       const p = this.deliver(job)
         .catch((e: unknown) => this.logger.error(`webhook delivery ${job.delivery.id} failed: ${String(e)}`))
