@@ -245,18 +245,25 @@ export class ChangeRequestsService {
       ...this.summaryView(cr, approvals, snapshot),
       plan,
       ...((await this.rollouts?.progress(id)) ?? {
-        progress: { pending: cr.targetCount, running: 0, succeeded: 0, failed: 0, skipped: 0, rolled_back: 0 },
-        waves: (plan?.waves ?? []).map((w) => ({
-          index: w.index,
-          status: 'pending',
-          counts: {
-          pending: w.targets.length,
+        progress: {
+          pending: cr.targetCount,
           running: 0,
           succeeded: 0,
           failed: 0,
           skipped: 0,
           rolled_back: 0,
         },
+        waves: (plan?.waves ?? []).map((w) => ({
+          index: w.index,
+          status: 'pending',
+          counts: {
+            pending: w.targets.length,
+            running: 0,
+            succeeded: 0,
+            failed: 0,
+            skipped: 0,
+            rolled_back: 0,
+          },
         })),
       }),
       availableCommands: availableCommands(snapshot, toActor(p), this.clock.now()),
