@@ -3,11 +3,13 @@ import { randomBytes } from 'node:crypto';
 
 // Engine settings, read once at boot from the environment (defaults suit the embedded mode).
 //   WAVEGATE_ENGINE_CONCURRENCY   targets of one wave at a time (8)
+//   WAVEGATE_ENGINE_BATCH         targets per transaction, each in its own savepoint (16)
 //   WAVEGATE_ENGINE_POLL_MS       how often the runner looks for work and for the end of a bake (200)
 //   WAVEGATE_ENGINE_LEASE_MS      how long a claim on a CR lasts without renewal (15000)
 //   WAVEGATE_ENGINE_DISABLED      "true": this process never runs rollouts (API-only replica)
 export interface EngineSettings {
   concurrency: number;
+  batchSize: number;
   pollMs: number;
   leaseMs: number;
   enabled: boolean;
@@ -27,6 +29,7 @@ export function engineSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): Eng
   };
   return {
     concurrency: int('WAVEGATE_ENGINE_CONCURRENCY', 8, 1, 256),
+    batchSize: int('WAVEGATE_ENGINE_BATCH', 16, 1, 1000),
     pollMs: int('WAVEGATE_ENGINE_POLL_MS', 200, 5, 60_000),
     leaseMs: int('WAVEGATE_ENGINE_LEASE_MS', 15_000, 500, 3_600_000),
     enabled: env.WAVEGATE_ENGINE_DISABLED !== 'true',

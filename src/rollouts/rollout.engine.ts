@@ -32,8 +32,6 @@ interface StoredPlan {
   waves: { index: number; targets: PlannedTarget[] }[];
 }
 
-type TargetOutcome = 'succeeded' | 'failed' | 'stopped';
-
 /** Statuses in which the engine works on a CR, per phase. */
 const ACTIVE_STATUS: Record<RolloutPhase, 'running' | 'rolling_back'> = {
   apply: 'running',
@@ -533,16 +531,18 @@ export class RolloutEngine implements OnApplicationBootstrap, OnApplicationShutd
       return 'again';
     }
     const op = this.registry.get(rollout.operation);
+    const size = this.settings.batchSize;
+    const chunks: RolloutTargetEntity[][] = [];
+    for (let i = 0; i < batch.length; i += size) chunks.push(batch.slice(i, i + size));
     let stop = false;
     let next = 0;
     const worker = async () => {
-      while (!stop && next < batch.length) {
-        const t = batch[next++];
-        const outcome = await this.runTarget(op, rollout, t);
-        if (outcome === 'stopped') stop = true;
+      while (!stop && next < chunks.length) {
+        const chunk = chunks[next++];
+        if ((await this.runBatch(op, rollout, chunk)) === 'stopped') stop = true;
       }
     };
-    await Promise.all(Array.from({ length: Math.min(this.settings.concurrency, batch.length) }, worker));
+    await Promise.all(Array.from({ length: Math.min(this.settings.concurrency, chunks.length) }, worker));
     return stop ? 'wait' : 'again';
   }
 
@@ -632,105 +632,146 @@ export class RolloutEngine implements OnApplicationBootstrap, OnApplicationShutd
     return row?.status === ACTIVE_STATUS[phase];
   }
 
-  private async runTarget(
+  /**
+   * Runs a batch of targets in ONE transaction, each target inside its own savepoint: a target's effect, snapshot,
+   * audit entry and outbox event commit together (with the batch) or not at all, and a failing target rolls back
+   * alone and is recorded as failed. Batching only amortises the transaction and ledger overhead; the guard runs
+   * first, so after a halt or a lost lease no target of the batch starts.
+   */
+  private async runBatch(
     op: Operation<unknown>,
     rollout: RolloutEntity,
-    t: RolloutTargetEntity,
-  ): Promise<TargetOutcome> {
+    batch: RolloutTargetEntity[],
+  ): Promise<'ok' | 'stopped'> {
     const crId = rollout.changeRequestId;
     const phase = rollout.phase;
     const fn = phase === 'apply' ? op.apply : op.undo;
-    let failure: string | null = null;
-    try {
-      const outcome = await this.tx.run(async (tx): Promise<TargetOutcome | 'gone'> => {
-        if (!(await this.guard(tx, crId, phase))) return 'stopped';
-        const claimed = await rolloutStore.moveTarget(
-          tx.manager,
-          t.id,
-          ['pending', 'running'],
-          { status: 'running', startedAt: tx.now },
-          true,
-        );
-        if (!claimed) return 'gone';
-        const ctx: EngineExecutionContext<unknown> = {
-          tx,
-          changeRequestId: crId,
-          revision: rollout.revision,
-          params: rollout.params,
-          idempotencyKey: t.idempotencyKey,
-          result: {},
-        };
-        if (!fn) throw new Error(`operation ${op.name} has no ${phase === 'apply' ? 'apply' : 'undo'}`);
-        await fn.call(op, t.planned, ctx as never);
-        await tx.manager.update(
-          RolloutTargetEntity,
-          { id: t.id },
-          { status: 'succeeded', finishedAt: tx.now, error: null, snapshotId: ctx.result.snapshotId ?? null },
-        );
-        if (phase === 'undo') {
-          await tx.manager.update(
-            RolloutTargetEntity,
-            { changeRequestId: crId, phase: 'apply', targetType: t.targetType, targetId: t.targetId },
-            { status: 'rolled_back' },
-          );
-        }
-        const type =
-          phase === 'apply' ? 'change_request.target_succeeded' : 'change_request.target_rolled_back';
-        const data = {
-          target: targetRef(t.planned),
-          wave: t.waveIndex,
-          idempotencyKey: t.idempotencyKey,
-          ...(ctx.result.snapshotId
-            ? { snapshotId: ctx.result.snapshotId, snapshotHash: ctx.result.snapshotHash }
-            : {}),
-        };
-        tx.audit({ actor: 'system', action: type, entityType: 'change_request', entityId: crId, data });
-        tx.emit({ type, entityType: 'change_request', entityId: crId, actor: 'system', data });
-        return 'succeeded';
-      });
-      if (outcome === 'gone') return 'succeeded';
-      return outcome;
-    } catch (e) {
-      failure = e instanceof Error ? e.message : String(e);
-      if (!(e instanceof DomainError)) this.logger.warn(`target ${t.idempotencyKey} failed: ${failure}`);
-    }
-    // The effect was rolled back with its transaction; record the failure (and decide on a halt) in a new one.
     return this.tx.run(async (tx) => {
       if (!(await this.guard(tx, crId, phase))) return 'stopped';
-      const moved = await rolloutStore.moveTarget(
-        tx.manager,
-        t.id,
-        ['pending', 'running'],
-        { status: 'failed', error: failure, finishedAt: tx.now, startedAt: tx.now },
-        true,
-      );
-      if (!moved) return 'failed';
-      const type =
-        phase === 'apply' ? 'change_request.target_failed' : 'change_request.target_rollback_failed';
-      const data = {
-        target: targetRef(t.planned),
-        wave: t.waveIndex,
-        idempotencyKey: t.idempotencyKey,
-        error: failure,
-      };
-      tx.audit({ actor: 'system', action: type, entityType: 'change_request', entityId: crId, data });
-      tx.emit({ type, entityType: 'change_request', entityId: crId, actor: 'system', data });
-      // Executor failures are signals too (source `executor`); the halt policy judges them as failures.
-      await tx.manager.insert(SignalEntity, {
-        id: randomUUID(),
-        source: 'executor',
-        severity: 'error',
-        state: 'firing',
-        tenantId: t.tenantId,
-        changeRequestId: crId,
-        flagKey: null,
-        message: `${targetRef(t.planned)}: ${failure}`.slice(0, 2000),
-        count: 1,
-        at: tx.now,
-        recordedBy: 'system',
-      });
-      if (phase === 'apply' && (await this.haltIfNeeded(tx, crId))) return 'stopped';
-      return 'failed';
+      for (const t of batch) {
+        const audits: Parameters<Tx['audit']>[0][] = [];
+        const events: Parameters<Tx['emit']>[0][] = [];
+        let failure: string | null = null;
+        let claimed = true;
+        try {
+          await tx.manager.transaction(async (sp) => {
+            const child: Tx = {
+              manager: sp,
+              now: tx.now,
+              audit: (e) => audits.push(e),
+              emit: (e) => events.push(e),
+              afterCommit: (f) => tx.afterCommit(f),
+            };
+            claimed = await rolloutStore.moveTarget(
+              sp,
+              t.id,
+              ['pending', 'running'],
+              { status: 'running', startedAt: tx.now },
+              true,
+            );
+            if (!claimed) return;
+            const ctx: EngineExecutionContext<unknown> = {
+              tx: child,
+              changeRequestId: crId,
+              revision: rollout.revision,
+              params: rollout.params,
+              idempotencyKey: t.idempotencyKey,
+              result: {},
+            };
+            if (!fn) throw new Error(`operation ${op.name} has no ${phase === 'apply' ? 'apply' : 'undo'}`);
+            await fn.call(op, t.planned, ctx as never);
+            await sp.update(
+              RolloutTargetEntity,
+              { id: t.id },
+              {
+                status: 'succeeded',
+                finishedAt: tx.now,
+                error: null,
+                snapshotId: ctx.result.snapshotId ?? null,
+              },
+            );
+            if (phase === 'undo') {
+              await sp.update(
+                RolloutTargetEntity,
+                { changeRequestId: crId, phase: 'apply', targetType: t.targetType, targetId: t.targetId },
+                { status: 'rolled_back' },
+              );
+            }
+            const type =
+              phase === 'apply' ? 'change_request.target_succeeded' : 'change_request.target_rolled_back';
+            const data = {
+              target: targetRef(t.planned),
+              wave: t.waveIndex,
+              idempotencyKey: t.idempotencyKey,
+              ...(ctx.result.snapshotId
+                ? { snapshotId: ctx.result.snapshotId, snapshotHash: ctx.result.snapshotHash }
+                : {}),
+            };
+            child.audit({
+              actor: 'system',
+              action: type,
+              entityType: 'change_request',
+              entityId: crId,
+              data,
+            });
+            child.emit({ type, entityType: 'change_request', entityId: crId, actor: 'system', data });
+          });
+        } catch (e) {
+          failure = e instanceof Error ? e.message : String(e);
+          if (!(e instanceof DomainError)) this.logger.warn(`target ${t.idempotencyKey} failed: ${failure}`);
+        }
+        if (!claimed) continue;
+        if (failure === null) {
+          for (const e of audits) tx.audit(e);
+          for (const e of events) tx.emit(e);
+          continue;
+        }
+        if (await this.recordFailure(tx, rollout, t, failure)) return 'stopped';
+      }
+      return 'ok';
     });
+  }
+
+  /** Marks the target failed (its effect was rolled back with its savepoint); true when the CR is now halted. */
+  private async recordFailure(
+    tx: Tx,
+    rollout: RolloutEntity,
+    t: RolloutTargetEntity,
+    failure: string,
+  ): Promise<boolean> {
+    const crId = rollout.changeRequestId;
+    const phase = rollout.phase;
+    const moved = await rolloutStore.moveTarget(
+      tx.manager,
+      t.id,
+      ['pending', 'running'],
+      { status: 'failed', error: failure.slice(0, 4000), finishedAt: tx.now, startedAt: tx.now },
+      true,
+    );
+    if (!moved) return false;
+    const type = phase === 'apply' ? 'change_request.target_failed' : 'change_request.target_rollback_failed';
+    const data = {
+      target: targetRef(t.planned),
+      wave: t.waveIndex,
+      idempotencyKey: t.idempotencyKey,
+      error: failure,
+    };
+    tx.audit({ actor: 'system', action: type, entityType: 'change_request', entityId: crId, data });
+    tx.emit({ type, entityType: 'change_request', entityId: crId, actor: 'system', data });
+    // Executor failures are signals too (source `executor`); the halt policy judges them as failures.
+    await tx.manager.insert(SignalEntity, {
+      id: randomUUID(),
+      source: 'executor',
+      severity: 'error',
+      state: 'firing',
+      tenantId: t.tenantId,
+      changeRequestId: crId,
+      flagKey: null,
+      message: `${targetRef(t.planned)}: ${failure}`.slice(0, 2000),
+      count: 1,
+      at: tx.now,
+      recordedBy: 'system',
+    });
+    return phase === 'apply' && (await this.haltIfNeeded(tx, crId));
   }
 }
