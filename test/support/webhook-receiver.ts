@@ -86,12 +86,12 @@ export async function waitFor<T>(
   what: string,
   fn: () => T | Promise<T>,
   timeoutMs = 15_000,
-): Promise<NonNullable<T>> {
+): Promise<Exclude<T, false | null | undefined | 0 | ''>> {
   const until = Date.now() + timeoutMs;
   let last: T | undefined;
   while (Date.now() < until) {
     last = await fn();
-    if (last) return last as NonNullable<T>;
+    if (last) return last as Exclude<T, false | null | undefined | 0 | ''>;
     await new Promise((r) => setTimeout(r, 25));
   }
   throw new Error(`timed out waiting for ${what} (last: ${JSON.stringify(last)})`);
