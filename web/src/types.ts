@@ -108,6 +108,9 @@ export interface ChangeRequest {
   authorId?: string;
   authorName?: string;
   editorIds?: string[];
+  editors?: string[];
+  approvalCount?: number;
+  expiresAt?: string | null;
   environment?: string | null;
   createdAt?: string;
   updatedAt?: string;

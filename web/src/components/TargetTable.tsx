@@ -90,7 +90,7 @@ export function TargetTable({ plan, statuses }: { plan: Plan; statuses: Map<stri
             <span role="columnheader">Status</span>
           </div>
         </div>
-        <div ref={scroller} className="vt-scroll" tabIndex={0} role="rowgroup" aria-label="Target rows (scroll)">
+        <div ref={scroller} className="vt-scroll" style={{ height: Math.max(2, Math.min(12, shown.length)) * ROW_HEIGHT + 2 }} tabIndex={0} role="rowgroup" aria-label="Target rows (scroll)">
           <div style={{ height: v.getTotalSize(), position: 'relative' }}>
             {v.getVirtualItems().map((item) => {
               const r = shown[item.index];

@@ -5,11 +5,22 @@ import { ConfirmDialog, ErrorBox, ProgressBar, StatusBadge } from '../components
 import { TargetTable } from '../components/TargetTable';
 import { authorOf, duration, isIrreversible, num, operationInWords, pct, plural, sameUser, when } from '../format';
 import { Link } from '../router';
-import type { Approval, ChangeRequest, Page, Signal, TargetStatus, User, WaveProgress } from '../types';
+import type { Approval, AuditItem, ChangeRequest, Page, Signal, TargetStatus, User, WaveProgress } from '../types';
 
 // States in which the rollout engine reports progress over the SSE stream.
 const EXECUTING = new Set(['running', 'paused', 'halted', 'rolling_back', 'completed', 'aborted', 'rolled_back']);
 const LIVE = new Set(['running', 'paused', 'halted', 'rolling_back']);
+
+// The stream names each event after its outbox type; EventSource only delivers names it listens for.
+const STREAM_EVENTS = [
+  'progress',
+  ...[
+    'started', 'paused', 'resumed', 'halted', 'completed', 'aborted', 'rollback_started', 'rolled_back', 'edited',
+    'approved', 'approval_added', 'rejected', 'cancelled', 'expired', 'wave_started', 'wave_completed',
+    'target_succeeded', 'target_failed', 'target_rolled_back', 'target_rollback_failed', 'rollback_wave_started',
+    'rollback_wave_completed', 'signal_received',
+  ].map((e) => `change_request.${e}`),
+];
 
 type Command = 'execute' | 'pause' | 'resume' | 'abort' | 'rollback' | 'cancel' | 'submit';
 
@@ -18,6 +29,7 @@ export function ChangeRequestPage({ id }: { id: string }) {
   const [cr, setCr] = useState<ChangeRequest | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [failed, setFailed] = useState<TargetStatus[]>([]);
+  const [history, setHistory] = useState<AuditItem[]>([]);
   const [streamState, setStreamState] = useState<'off' | 'connecting' | 'live' | 'reconnecting'>('off');
   // The plan the user has in front of them: approving names exactly this hash.
   const [reviewedHash, setReviewedHash] = useState<string | null>(null);
@@ -30,6 +42,9 @@ export function ChangeRequestPage({ id }: { id: string }) {
       setCr(next);
       setReviewedHash((h) => h ?? next.planHash);
       setError(null);
+      get<Page<AuditItem>>(`/api/audit?entityType=change_request&entityId=${encodeURIComponent(id)}&limit=100`)
+        .then((h) => setHistory(h.items))
+        .catch(() => undefined);
       if ((next.progress?.failed ?? 0) > 0) {
         const f = await get<Page<TargetStatus>>(`/api/change-requests/${encodeURIComponent(id)}/targets?status=failed`);
         setFailed(f.items);
@@ -62,9 +77,7 @@ export function ChangeRequestPage({ id }: { id: string }) {
     const es = new EventSource(`/api/change-requests/${encodeURIComponent(id)}/stream`);
     es.onopen = () => setStreamState('live');
     es.onmessage = refresh;
-    for (const name of ['progress', 'change_request', 'target', 'wave', 'status', 'signal', 'halted', 'completed', 'snapshot']) {
-      es.addEventListener(name, refresh);
-    }
+    for (const name of STREAM_EVENTS) es.addEventListener(name, refresh);
     es.onerror = () => setStreamState('reconnecting');
     // A safety net while the stream reconnects: the page never shows stale progress for long.
     const poll = window.setInterval(() => void load(), 5_000);
@@ -98,7 +111,7 @@ export function ChangeRequestPage({ id }: { id: string }) {
       </div>
       <ErrorBox error={error} />
       <Summary cr={cr} />
-      <ApprovalPanel cr={cr} user={user} reviewedHash={reviewedHash} onReviewed={() => setReviewedHash(cr.planHash)} onChanged={load} />
+      <ApprovalPanel cr={cr} user={user} history={history} reviewedHash={reviewedHash} onReviewed={() => setReviewedHash(cr.planHash)} onChanged={load} />
       {(EXECUTING.has(cr.status) || cr.status === 'approved') && (
         <ExecutionPanel cr={cr} user={user} failed={failed} streamState={streamState} onChanged={load} />
       )}
@@ -108,6 +121,7 @@ export function ChangeRequestPage({ id }: { id: string }) {
           <TargetTable plan={cr.plan} statuses={statuses} />
         </section>
       )}
+      <History items={history} user={user} />
     </article>
   );
 }
@@ -118,12 +132,17 @@ function Summary({ cr }: { cr: ChangeRequest }) {
   const s = plan?.summary;
   const keyTargets = useMemo(() => {
     if (!plan) return [];
-    const out: string[] = [];
-    for (const w of plan.waves) for (const t of w.targets) if (t.tier === 'key') out.push(t.name);
-    return out;
+    // Customers, not targets: an installation's name is "<tenant name> / <app name>".
+    const out = new Map<string, string>();
+    for (const w of plan.waves)
+      for (const t of w.targets)
+        if (t.tier === 'key') out.set(t.tenantId ?? t.id, t.type === 'installation' ? t.name.split(' / ')[0] : t.name);
+    return [...out.values()];
   }, [plan]);
   const halt = plan?.haltPolicy;
+  const { user } = useSession();
   const author = authorOf(cr);
+  const authorLabel = sameUser(author.id, user.id) ? `${user.name} (you)` : author.label;
   const waveSizes = s?.waveSizes ?? plan?.waves.map((w) => w.targets.length) ?? [];
   return (
     <section className="card summary" aria-labelledby="summary-title" data-testid="cr-summary">
@@ -211,7 +230,7 @@ function Summary({ cr }: { cr: ChangeRequest }) {
         </div>
         <div>
           <dt>Author</dt>
-          <dd data-testid="author">{author.label}</dd>
+          <dd data-testid="author">{authorLabel}</dd>
         </div>
         <div>
           <dt>Revision</dt>
@@ -271,10 +290,12 @@ const approverOf = (a: Approval): string => {
   if (a.user && typeof a.user === 'object') return a.user.id;
   return (typeof a.user === 'string' ? a.user : a.userId) ?? '';
 };
-const approverLabel = (a: Approval): string =>
-  (a.user && typeof a.user === 'object' ? (a.user.name ?? a.user.email) : undefined) ?? a.name ?? approverOf(a);
+const approverLabel = (a: Approval, me: User): string =>
+  sameUser(approverOf(a), me.id)
+    ? `${me.name} (you)`
+    : ((a.user && typeof a.user === 'object' ? (a.user.name ?? a.user.email) : undefined) ?? a.name ?? approverOf(a));
 
-function ApprovalPanel(props: { cr: ChangeRequest; user: User; reviewedHash: string | null; onReviewed: () => void; onChanged: () => Promise<void> }) {
+function ApprovalPanel(props: { cr: ChangeRequest; user: User; history: AuditItem[]; reviewedHash: string | null; onReviewed: () => void; onChanged: () => Promise<void> }) {
   const { cr, user } = props;
   const [comment, setComment] = useState('');
   const [busy, setBusy] = useState(false);
@@ -283,9 +304,13 @@ function ApprovalPanel(props: { cr: ChangeRequest; user: User; reviewedHash: str
 
   const current = cr.approvals.filter((a) => a.planHash === cr.planHash && a.voided !== true && a.valid !== false);
   const voided = [...(cr.voidedApprovals ?? []), ...cr.approvals.filter((a) => !current.includes(a))];
+  // The latest edit's audit entry says how many approvals it voided.
+  const lastEdit = props.history.find((h) => h.action === 'change_request.edited');
+  const voidedByEdit = Number((lastEdit?.data as { voidedApprovals?: number } | undefined)?.voidedApprovals ?? 0);
+  const offered = cr.availableCommands ?? cr.allowedActions;
   const author = authorOf(cr);
   const isAuthor = sameUser(author.id, user.id);
-  const isEditor = (cr.editorIds ?? []).some((e) => sameUser(e, user.id));
+  const isEditor = (cr.editors ?? cr.editorIds ?? []).some((e) => sameUser(e, user.id));
   const alreadyApproved = current.some((a) => sameUser(approverOf(a), user.id));
   const stale = props.reviewedHash !== null && props.reviewedHash !== cr.planHash;
 
@@ -297,6 +322,7 @@ function ApprovalPanel(props: { cr: ChangeRequest; user: User; reviewedHash: str
   else if (cr.status !== 'pending') approveBlocked = `Only a change request awaiting approval can be approved; this one is ${cr.status}.`;
   else if (stale) approveBlocked = `The plan changed while you were reading it (now revision ${cr.revision}); review the new plan first.`;
   else if (alreadyApproved) approveBlocked = `You already approved revision ${cr.revision}.`;
+  else if (offered && !offered.includes('approve')) approveBlocked = 'The service does not allow you to approve it now (it may have expired).';
 
   let rejectBlocked: string | null = null;
   if (!hasRole(user, 'checker')) rejectBlocked = `Rejecting needs the checker role; you have ${user.roles.join(', ') || 'no roles'}.`;
@@ -333,18 +359,18 @@ function ApprovalPanel(props: { cr: ChangeRequest; user: User; reviewedHash: str
         <ul className="approvals">
           {current.map((a, i) => (
             <li key={i}>
-              ✔ <strong>{approverLabel(a)}</strong> approved plan <span className="mono">{a.planHash.slice(0, 12)}</span> at {when(a.at)}
+              ✔ <strong>{approverLabel(a, user)}</strong> approved plan <span className="mono">{a.planHash.slice(0, 12)}</span> at {when(a.at)}
               {a.comment ? `: “${a.comment}”` : ''}
             </li>
           ))}
         </ul>
       )}
-      {(voided.length > 0 || (cr.revision > 1 && current.length === 0 && cr.status === 'pending')) && (
-        <div className="notice" role="status" data-testid="voided">
-          {voided.length > 0
-            ? `${plural(voided.length, 'earlier approval')} voided: the change request was edited to revision ${cr.revision} and the plan changed. `
+      {(voided.length > 0 || voidedByEdit > 0 || (cr.revision > 1 && current.length === 0 && cr.status === 'pending')) && (
+        <div className="notice warn" role="status" data-testid="voided">
+          {voided.length + voidedByEdit > 0
+            ? `${plural(voided.length + voidedByEdit, 'earlier approval')} voided: the change request was edited to revision ${cr.revision}, so the plan must be approved again. `
             : `Edited to revision ${cr.revision}: any approval of an earlier revision was voided. `}
-          {voided.map((a) => approverLabel(a)).join(', ')}
+          {voided.map((a) => approverLabel(a, user)).join(', ')}
         </div>
       )}
       {stale && (
@@ -476,9 +502,9 @@ function ExecutionPanel(props: { cr: ChangeRequest; user: User; failed: TargetSt
   const done = (p.succeeded ?? 0) + failedCount + (p.skipped ?? 0) + (p.rolled_back ?? 0);
   const haltReason = cr.haltReason ?? (cr.status === 'halted' ? cr.statusReason : null);
 
+  const offered = cr.availableCommands ?? cr.allowedActions;
+  // Which buttons show follows the state; whether they are enabled also follows what the service offers this user.
   const allowed = (cmd: keyof typeof COMMAND_TEXT): boolean => {
-    const offered = cr.allowedActions ?? cr.availableCommands;
-    if (offered) return offered.includes(cmd);
     switch (cmd) {
       case 'execute':
         return cr.status === 'approved';
@@ -499,6 +525,7 @@ function ExecutionPanel(props: { cr: ChangeRequest; user: User; failed: TargetSt
       if (!hasRole(user, 'checker')) return 'resuming a halted rollout needs a checker';
       if (sameUser(authorOf(cr).id, user.id)) return 'resuming a halted rollout needs a checker other than the author';
     }
+    if (offered && !offered.includes(cmd)) return 'not available to you in this state';
     return null;
   };
 
@@ -619,5 +646,28 @@ function Signals({ signals }: { signals: Signal[] }) {
         ))}
       </ul>
     </div>
+  );
+}
+
+function History({ items, user }: { items: AuditItem[]; user: User }) {
+  if (items.length === 0) return null;
+  return (
+    <section className="card" aria-labelledby="history-title">
+      <h2 id="history-title">History</h2>
+      <ol className="history">
+        {items.map((h) => {
+          const d = (h.data ?? {}) as { revision?: number; voidedApprovals?: number; from?: string; to?: string };
+          return (
+            <li key={h.seq}>
+              {when(h.at)} · <span className="mono">{h.action.replace('change_request.', '')}</span> by{' '}
+              {sameUser(h.actor, user.id) ? `${user.name} (you)` : h.actor}
+              {d.revision ? ` · revision ${d.revision}` : ''}
+              {d.from && d.to && d.from !== d.to ? ` · ${d.from} → ${d.to}` : ''}
+              {d.voidedApprovals ? ` · voided ${plural(d.voidedApprovals, 'approval')}` : ''}
+            </li>
+          );
+        })}
+      </ol>
+    </section>
   );
 }

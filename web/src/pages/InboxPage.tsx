@@ -117,7 +117,7 @@ export function InboxPage() {
               </span>
               <span className="cr-item-op">{operationInWords(cr)}</span>
               <span className="cr-item-meta">
-                <StatusBadge status={cr.status} /> rev {cr.revision} · by {authorOf(cr).label} · {when(cr.updatedAt ?? cr.createdAt)}
+                <StatusBadge status={cr.status} /> rev {cr.revision} · by {sameUser(authorOf(cr).id, user.id) ? 'you' : authorOf(cr).label} · {when(cr.updatedAt ?? cr.createdAt)}
                 {cr.ticket ? ` · ${cr.ticket}` : ''}
               </span>
             </Link>

@@ -1,0 +1,222 @@
+import { bearer, startTestApp, TestApp } from '../support/test-app';
+import { Browser, ensureWebBuilt, launch, listen, signIn, signOut } from './support/browser';
+
+// The approval UI in real Chromium against the real service: a maker writes a change request in the UI, cannot
+// approve it (and is told why), a checker reviews and approves it; a 10,000-target plan renders fast.
+const PASSWORD = 'browser-password-123';
+
+describe('approval UI in Chromium', () => {
+  let t: TestApp;
+  let base: string;
+  let b: Browser;
+  const users = { maker: 'maker@browser.test', checker: 'checker@browser.test' };
+
+  beforeAll(async () => {
+    ensureWebBuilt();
+    t = await startTestApp();
+    base = await listen(t);
+    const admin = bearer(t.adminToken);
+    for (const [role, email] of Object.entries(users)) {
+      await t
+        .http()
+        .post('/api/users')
+        .set(admin)
+        .send({ email, name: `Mia ${role}`, password: PASSWORD, roles: [role] })
+        .expect(201);
+    }
+    await t
+      .http()
+      .post('/api/apps')
+      .set(admin)
+      .send({ key: 'insight', name: 'Insight', legacy: true })
+      .expect(201);
+    const tiers = ['internal', 'standard', 'standard', 'standard', 'key'] as const;
+    // 60 tenants, so that five of them stay under the blast-radius limit (10 %) and one approval is the quorum.
+    const tenants = Array.from({ length: 60 }, (_, i) => ({
+      id: `t${String(i + 1).padStart(3, '0')}`,
+      name: `Tenant ${i + 1}`,
+      tier: tiers[i % tiers.length],
+      region: i % 2 ? 'eu' : 'us',
+      installations: [{ appKey: 'insight' }],
+    }));
+    await t.http().post('/api/tenants').set(admin).send({ tenants }).expect(201);
+  }, 120_000);
+
+  afterAll(async () => {
+    await b?.close();
+    await t?.close();
+  });
+
+  beforeEach(async () => {
+    b = await launch();
+  });
+  afterEach(async () => {
+    // No console errors and no uncaught exceptions in any step.
+    expect(b.errors).toEqual([]);
+    await b.close();
+  });
+
+  it('maker creates a change request, cannot approve it and sees why; a checker approves it', async () => {
+    const { page } = b;
+    await signIn(page, base, users.maker, PASSWORD);
+    await expect(page.getByTestId('user-name').textContent()).resolves.toBe('Mia maker');
+    await expect(page.getByTestId('user-roles').textContent()).resolves.toBe('maker');
+
+    await page.getByRole('link', { name: 'New change request' }).click();
+    await page.getByLabel('Title').fill('Retire Insight for the first wave of tenants');
+    await page.getByLabel('Operation').selectOption('installation.deactivate');
+    await page
+      .getByLabel(/installation ids, one per line/)
+      .fill(['t001', 't002', 't003', 't005', 't010'].map((id) => `${id}/insight`).join('\n'));
+    await page.getByLabel('Bake time between waves (seconds)').fill('1');
+    await page
+      .getByLabel(/Justification/)
+      .fill('Insight is retired; its replacement is live for these tenants.');
+    await page.getByLabel('Ticket (optional)').fill('OPS-1234');
+    await page.getByRole('button', { name: 'Create and submit for approval' }).click();
+
+    await page.getByTestId('cr-summary').waitFor();
+    const crId = /change-requests\/([0-9a-f-]{36})/.exec(page.url())?.[1];
+    expect(crId).toBeDefined();
+    await expect(page.getByTestId('op-words').textContent()).resolves.toBe(
+      'Deactivate app insight on 5 installations',
+    );
+    await expect(page.getByTestId('reversible').isVisible()).resolves.toBe(true);
+    await expect(page.getByTestId('key-customers').textContent()).resolves.toBe(
+      '2 touched: Tenant 5, Tenant 10 (last waves)',
+    );
+    await expect(page.locator('.badge[data-status]').textContent()).resolves.toBe('Awaiting approval');
+    const approve = page.getByRole('button', { name: 'Approve revision 1' });
+    await expect(approve.isDisabled()).resolves.toBe(true);
+    await expect(page.getByTestId('approve-why').textContent()).resolves.toContain(
+      'You wrote this change request',
+    );
+    await b.shot('01-maker-cr-awaiting-approval');
+
+    // The maker's own change request is under "Mine", not "Awaiting my approval".
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Inbox' }).click();
+    await page.getByRole('tab', { name: /Mine/ }).click();
+    await expect(page.getByTestId('count-mine').textContent()).resolves.toBe('1');
+    await signOut(page);
+
+    await signIn(page, base, users.checker, PASSWORD);
+    await page.getByTestId('count-awaiting').filter({ hasText: '1' }).waitFor();
+    await page.getByRole('link', { name: /Retire Insight/ }).waitFor();
+    await b.shot('02-checker-inbox');
+    await page.getByRole('link', { name: /Retire Insight/ }).click();
+    await page.getByTestId('cr-summary').waitFor();
+    await b.shot('03-checker-cr-before-approval');
+    const approveAsChecker = page.getByRole('button', { name: 'Approve revision 1' });
+    await expect(approveAsChecker.isEnabled()).resolves.toBe(true);
+    await page.getByLabel('Comment (required to reject)').fill('Checked the five installations; go.');
+    await approveAsChecker.click();
+    await page.locator('.badge[data-status="approved"]').waitFor();
+    await expect(page.getByTestId('quorum').textContent()).resolves.toMatch(
+      /^1 of 1 required approval on revision 1/,
+    );
+    await page.getByText('Checked the five installations; go.').waitFor();
+    await b.shot('04-checker-cr-approved');
+
+    const res = await t.http().get(`/api/change-requests/${crId}`).set(bearer(t.adminToken)).expect(200);
+    expect(res.body).toMatchObject({ status: 'approved', revision: 1 });
+  });
+
+  it('names the offending ids when the maker gives ids of the wrong kind', async () => {
+    const { page } = b;
+    await signIn(page, base, users.maker, PASSWORD);
+    await page.goto(`${base}/ui/change-requests/new`);
+    await page.getByLabel('Title').fill('Deactivate by tenant id by mistake');
+    await page.getByLabel('Operation').selectOption('installation.deactivate');
+    await page.getByLabel(/installation ids, one per line/).fill('tenant:t001\nt002/insight');
+    await page.getByLabel(/Justification/).fill('This must be refused.');
+    b.expectHttpError(422, '/api/change-requests');
+    await page.getByRole('button', { name: 'Create and submit for approval' }).click();
+    const alert = page.getByRole('alert');
+    await alert.waitFor();
+    await expect(alert.textContent()).resolves.toContain('tenant:t001');
+    expect(page.url()).toContain('/ui/change-requests/new');
+  });
+
+  it('renders the summary of a 10,000-target change request quickly, with a windowed target table, at 1280 and 390 px', async () => {
+    const admin = bearer(t.adminToken);
+    const tiers = [
+      'internal',
+      'standard',
+      'standard',
+      'standard',
+      'standard',
+      'standard',
+      'standard',
+      'standard',
+      'standard',
+      'key',
+    ] as const;
+    for (let chunk = 0; chunk < 4; chunk++) {
+      const tenants = Array.from({ length: 2500 }, (_, i) => {
+        const n = chunk * 2500 + i;
+        return {
+          id: `big${String(n).padStart(5, '0')}`,
+          name: `Big ${n}`,
+          tier: tiers[n % tiers.length],
+          region: ['eu', 'us', 'ap'][n % 3],
+          installations: [{ appKey: 'insight' }],
+        };
+      });
+      await t.http().post('/api/tenants').set(admin).send({ tenants }).expect(201);
+    }
+    const maker = await t.userToken(['maker']);
+    const created = await t
+      .http()
+      .post('/api/change-requests')
+      .set(bearer(maker.token))
+      .send({
+        title: 'Deactivate Insight everywhere',
+        operation: 'installation.deactivate',
+        targets: Array.from({ length: 10_000 }, (_, n) => ({
+          type: 'installation',
+          id: `big${String(n).padStart(5, '0')}/insight`,
+        })),
+        waves: { bakeSeconds: 600 },
+        justification: 'Insight is retired.',
+      })
+      .expect(201);
+    const id = (created.body as { id: string }).id;
+    await t.http().post(`/api/change-requests/${id}/submit`).set(bearer(maker.token)).expect(200);
+
+    const { page } = b;
+    await signIn(page, base, users.checker, PASSWORD);
+    const started = Date.now();
+    await page.goto(`${base}/ui/change-requests/${id}`);
+    await page
+      .getByTestId('op-words')
+      .filter({ hasText: 'Deactivate app insight on 10,000 installations' })
+      .waitFor();
+    const ms = Date.now() - started;
+    process.stdout.write(
+      `\n  10,000-target change request: summary rendered ${ms} ms after navigation (loopback)\n\n`,
+    );
+    expect(ms).toBeLessThan(5_000);
+    await expect(page.getByTestId('blast-radius').textContent()).resolves.toContain('10,000 tenants');
+    await expect(page.getByTestId('key-customers').textContent()).resolves.toMatch(/^1,000 touched/);
+    await expect(page.getByTestId('target-count').textContent()).resolves.toBe('10,000 of 10,000 targets');
+    // Windowed: only the rows in view are in the DOM.
+    const rendered = await page.locator('.vt-scroll [role=row]').count();
+    expect(rendered).toBeGreaterThan(5);
+    expect(rendered).toBeLessThan(80);
+    await page.getByLabel('Search targets').fill('big09999');
+    await page.getByTestId('target-count').filter({ hasText: '1 of 10,000 targets' }).waitFor();
+    await expect(page.locator('.vt-scroll [role=row]').first().textContent()).resolves.toContain(
+      'installation:big09999/insight',
+    );
+    await page.getByLabel('Search targets').fill('');
+    await b.shot('05-10000-targets-1280');
+
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.getByTestId('cr-summary').waitFor();
+    const overflow = await page.evaluate(
+      () => document.documentElement.scrollWidth - document.documentElement.clientWidth,
+    );
+    expect(overflow).toBeLessThanOrEqual(1);
+    await b.shot('06-10000-targets-390');
+  });
+});
