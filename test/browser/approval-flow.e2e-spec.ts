@@ -137,6 +137,102 @@ describe('approval UI in Chromium', () => {
     expect(page.url()).toContain('/ui/change-requests/new');
   });
 
+  it('executes to 100 % with live progress; a signal halts a second rollout and the page says why; rollback from the UI', async () => {
+    const admin = bearer(t.adminToken);
+    const maker = await t.userToken(['maker']);
+    const checker = await t.userToken(['checker']);
+    const automation = await t
+      .http()
+      .post('/api/tokens')
+      .set(admin)
+      .send({ name: 'monitoring', kind: 'automation' })
+      .expect(201);
+    const approved = async (title: string, tenantIds: string[], bakeSeconds: number): Promise<string> => {
+      const cr = await t
+        .http()
+        .post('/api/change-requests')
+        .set(bearer(maker.token))
+        .send({
+          title,
+          operation: 'installation.deactivate',
+          targets: tenantIds.map((id) => ({ type: 'installation', id: `${id}/insight` })),
+          waves: { sizes: [1, 2], bakeSeconds },
+          justification: 'Insight is retired.',
+        })
+        .expect(201);
+      const { id, planHash } = cr.body as { id: string; planHash: string };
+      await t.http().post(`/api/change-requests/${id}/submit`).set(bearer(maker.token)).expect(200);
+      await t
+        .http()
+        .post(`/api/change-requests/${id}/approve`)
+        .set(bearer(checker.token))
+        .send({ planHash })
+        .expect(200);
+      return id;
+    };
+    const first = await approved('Retire Insight: wave test', ['t020', 't021', 't022'], 2);
+    const second = await approved(
+      'Retire Insight: halted by monitoring',
+      ['t030', 't031', 't032', 't033', 't034'],
+      3,
+    );
+
+    const { page } = b;
+    await signIn(page, base, users.checker, PASSWORD);
+    await page.goto(`${base}/ui/change-requests/${first}`);
+    await page.getByRole('button', { name: 'Start rollout' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByRole('button', { name: 'Start rollout' }).click();
+    await page.locator('.badge[data-status="running"]').waitFor();
+    await page.locator('.live-live').waitFor();
+    await b.shot('07-during-execution');
+    const overall = page.getByRole('progressbar', { name: 'Overall' });
+    await page.locator('.badge[data-status="completed"]').waitFor({ timeout: 30_000 });
+    await expect(overall.getAttribute('aria-valuenow')).resolves.toBe('100');
+    for (const label of ['Wave 1 · completed', 'Wave 2 · completed']) {
+      await expect(
+        page.getByRole('progressbar', { name: label }).getAttribute('aria-valuenow'),
+      ).resolves.toBe('100');
+    }
+    await expect(page.getByTestId('counts').textContent()).resolves.toContain('succeeded 3');
+    await b.shot('08-completed');
+
+    // The second rollout: wave 1 finishes, then monitoring reports errors during the bake.
+    await page.goto(`${base}/ui/change-requests/${second}`);
+    await page.getByRole('button', { name: 'Start rollout' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Start rollout' }).click();
+    await page
+      .getByRole('progressbar', { name: /^Wave 1/ })
+      .and(page.locator('[aria-valuenow="100"]'))
+      .waitFor({ timeout: 30_000 });
+    await t
+      .http()
+      .post('/api/signals')
+      .set(bearer((automation.body as { token: string }).token))
+      .send({
+        source: 'pagerduty',
+        severity: 'critical',
+        changeRequestId: second,
+        message: 'insight errors up 40x',
+      })
+      .expect(201);
+    // Arrives over the stream: no reload.
+    const halt = page.getByTestId('halt-reason');
+    await halt.waitFor();
+    await expect(halt.textContent()).resolves.toContain('insight errors up 40x');
+    await b.shot('09-halted');
+
+    await page.getByRole('button', { name: 'Roll back' }).click();
+    await page.getByRole('dialog').getByLabel('Reason (optional)').fill('monitoring alert');
+    await page.getByRole('dialog').getByRole('button', { name: 'Roll back' }).click();
+    await page.locator('.badge[data-status="rolled_back"]').waitFor({ timeout: 30_000 });
+    await b.shot('10-rolled-back');
+    const tenant = await t.http().get('/api/tenants/t030').set(admin).expect(200);
+    expect((tenant.body as { installations: { appKey: string; status: string }[] }).installations).toEqual([
+      expect.objectContaining({ appKey: 'insight', status: 'active' }),
+    ]);
+  });
+
   it('renders the summary of a 10,000-target change request quickly, with a windowed target table, at 1280 and 390 px', async () => {
     const admin = bearer(t.adminToken);
     const tiers = [
