@@ -15,6 +15,7 @@ import { AppConfig } from './config/config.schema';
 import { DatabaseModule } from './database/database.module';
 import { EnvironmentsModule } from './environments/environments.module';
 import { EventsModule } from './events/events.module';
+import { FlagChangeRequestsModule } from './flags/flag-change-requests.module';
 import { FlagsModule } from './flags/flags.module';
 import { HealthModule } from './health/health.module';
 import { OfrepModule } from './ofrep/ofrep.module';
@@ -81,6 +82,7 @@ export class AppModule {
         SignalsModule,
         EnvironmentsModule,
         FlagsModule,
+        FlagChangeRequestsModule,
         ClientApiModule,
         OfrepModule,
         WebUiModule.forRoot(options.webDistDir),

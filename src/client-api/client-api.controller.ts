@@ -6,6 +6,7 @@ import { forbidden } from '../common/errors';
 import { Principal } from '../common/principal';
 import { FlagMetricsService, parseErrorReports, parseMetrics } from '../flags/flag-metrics.service';
 import { Snapshot, SnapshotService } from '../flags/snapshot.service';
+import { SignalsService } from '../signals/signals.service';
 import { clientEnvironment } from './client-principal';
 
 export const HEARTBEAT_MS = 15_000;
@@ -35,6 +36,7 @@ export class ClientApiController {
   constructor(
     private readonly snapshots: SnapshotService,
     private readonly metrics: FlagMetricsService,
+    private readonly signals: SignalsService,
   ) {}
 
   /** The Unleash v2 features response, from the precomputed snapshot; 304 when `If-None-Match` has its ETag. */
@@ -72,7 +74,18 @@ export class ClientApiController {
   @HttpCode(202)
   @Access('token:client')
   reportErrors(@CurrentPrincipal() p: Principal, @Body() body: unknown) {
-    return this.metrics.recordErrors(clientEnvironment(p), p.id, parseErrorReports(body));
+    const batch = parseErrorReports(body);
+    return this.metrics.recordErrors(clientEnvironment(p), p.id, batch, (tx, g) =>
+      this.signals.record(tx, {
+        source: 'sdk',
+        severity: 'error',
+        message: g.message,
+        flagKey: g.flagKey,
+        tenantId: g.tenantId,
+        count: g.count,
+        recordedBy: `token:${p.id}`,
+      }),
+    );
   }
 
   /**

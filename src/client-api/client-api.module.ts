@@ -1,9 +1,10 @@
 import { MiddlewareConsumer, Module, NestModule } from '@nestjs/common';
 import { FlagsModule } from '../flags/flags.module';
+import { SignalsModule } from '../signals/signals.module';
 import { ClientApiController } from './client-api.controller';
 import { RawTokenMiddleware } from './client-auth.middleware';
 
-@Module({ imports: [FlagsModule], controllers: [ClientApiController] })
+@Module({ imports: [FlagsModule, SignalsModule], controllers: [ClientApiController] })
 export class ClientApiModule implements NestModule {
   configure(consumer: MiddlewareConsumer): void {
     consumer.apply(RawTokenMiddleware).forRoutes('api/client/*path', 'ofrep/*path');

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { DataSource, In, MoreThanOrEqual } from 'typeorm';
 import { ErrorDetail, notFound, unprocessable } from '../common/errors';
-import { TransactionRunner } from '../common/transaction';
+import { TransactionRunner, Tx } from '../common/transaction';
 import { FLAG_KEY_RE } from './domain/flag.model';
 import { FlagEntity } from './flag.entity';
 import { ClientInstanceEntity, FlagErrorReportEntity, FlagMetricEntity } from './flag-metrics.entity';
@@ -323,6 +323,11 @@ export class FlagMetricsService {
     environment: string,
     tokenId: string,
     batch: { appName: string | null; reports: ErrorReport[] },
+    // Also records each group as a signal (SignalsService.record) in the same transaction, so it can halt rollouts.
+    asSignal?: (
+      tx: Tx,
+      group: { flagKey: string; tenantId: string | null; count: number; message: string },
+    ) => Promise<unknown>,
   ): Promise<{ accepted: number }> {
     await this.tx.run(async (tx) => {
       const rows = batch.reports.map((r) => ({
@@ -338,14 +343,18 @@ export class FlagMetricsService {
       }));
       for (let i = 0; i < rows.length; i += 50)
         await tx.manager.insert(FlagErrorReportEntity, rows.slice(i, i + 50));
-      const groups = new Map<string, { flagKey: string; tenantId: string | null; count: number }>();
+      const groups = new Map<
+        string,
+        { flagKey: string; tenantId: string | null; count: number; message: string }
+      >();
       for (const r of rows) {
         const k = `${r.flagKey}\u0000${r.tenantId ?? ''}`;
-        const g = groups.get(k) ?? { flagKey: r.flagKey, tenantId: r.tenantId, count: 0 };
+        const g = groups.get(k) ?? { flagKey: r.flagKey, tenantId: r.tenantId, count: 0, message: r.message };
         g.count += r.count;
         groups.set(k, g);
       }
       for (const g of groups.values()) {
+        if (asSignal) await asSignal(tx, g);
         tx.emit({
           type: 'flag.error_reported',
           entityType: 'flag',

@@ -76,7 +76,7 @@ export class FlagsController {
     @Body() dto: FlagEnvironmentDto,
     @Res({ passthrough: true }) res: Response,
   ) {
-    const result = await this.flags.putEnvironment(actorId(p), key, env, dto);
+    const result = await this.flags.putEnvironment(p, key, env, dto);
     res.status(result.status);
     return result.status === 200 ? result.environment : { changeRequest: result.changeRequest };
   }

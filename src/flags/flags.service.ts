@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { Inject, Injectable, Optional } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { DataSource, In } from 'typeorm';
 import { decodeCursor, encodeCursor } from '../common/cursor';
 import { conflict, ErrorDetail, notFound, unprocessable } from '../common/errors';
+import { actorId, Principal } from '../common/principal';
 import { Tx, TransactionRunner } from '../common/transaction';
 import { EnvironmentEntity } from '../environments/environment.entity';
 import { validateFlagEnvironment } from './domain/flag-config.validator';
@@ -46,14 +47,12 @@ export interface FlagEnvironmentChange {
   afterHash: string;
 }
 
-/** Opens a `flag.update` change request; provided by the flag change-request integration. */
-export abstract class FlagChangeRequestOpener {
-  abstract open(
-    actor: string,
-    change: FlagEnvironmentChange,
-    meta: { justification?: string; ticket?: string },
-  ): Promise<unknown>;
-}
+/** Opens (and submits) a `flag.update` change request; set by FlagChangeRequestsModule. */
+export type FlagChangeRequestOpener = (
+  p: Principal,
+  change: FlagEnvironmentChange,
+  meta: { justification?: string; ticket?: string },
+) => Promise<unknown>;
 
 export type PutEnvironmentResult =
   { status: 200; environment: FlagEnvironmentView } | { status: 202; changeRequest: unknown };
@@ -68,8 +67,17 @@ export class FlagsService {
     private readonly dataSource: DataSource,
     private readonly tx: TransactionRunner,
     private readonly snapshots: SnapshotService,
-    @Optional() @Inject(FlagChangeRequestOpener) private readonly crOpener?: FlagChangeRequestOpener,
   ) {}
+
+  private crOpener?: FlagChangeRequestOpener;
+
+  setChangeRequestOpener(opener: FlagChangeRequestOpener): void {
+    this.crOpener = opener;
+  }
+
+  refreshSnapshot(environment: string): Promise<void> {
+    return this.snapshots.refresh(environment);
+  }
 
   async list(q: { q?: string; tag?: string; archived?: 'true' | 'false'; cursor?: string; limit?: number }) {
     const limit = q.limit ?? 200;
@@ -292,7 +300,7 @@ export class FlagsService {
    * change request (202) instead of changing anything.
    */
   async putEnvironment(
-    actor: string,
+    p: Principal,
     key: string,
     environment: string,
     input: {
@@ -305,6 +313,7 @@ export class FlagsService {
     },
   ): Promise<PutEnvironmentResult> {
     const { expectedVersion, justification, ticket, ...config } = input;
+    const actor = actorId(p);
     const { env, change } = await this.tx.run(async (tx) => {
       const env = await tx.manager.findOne(EnvironmentEntity, { where: { name: environment } });
       if (!env) throw notFound('ENVIRONMENT.NOT_FOUND', `No environment ${environment}`);
@@ -319,7 +328,7 @@ export class FlagsService {
       }
       return {
         status: 202,
-        changeRequest: await this.crOpener.open(actor, change, { justification, ticket }),
+        changeRequest: await this.crOpener(p, change, { justification, ticket }),
       };
     }
     await this.tx.run((tx) => this.applyChange(tx, actor, change, {}));
