@@ -540,6 +540,9 @@ export class RolloutEngine implements OnApplicationBootstrap, OnApplicationShutd
       while (!stop && next < chunks.length) {
         const chunk = chunks[next++];
         if ((await this.runBatch(op, rollout, chunk)) === 'stopped') stop = true;
+        // better-sqlite3 answers synchronously, so without this the loop would never yield to the event loop and
+        // HTTP requests (a signal, a pause, a progress read) would wait for the whole wave.
+        await new Promise((r) => setImmediate(r));
       }
     };
     await Promise.all(Array.from({ length: Math.min(this.settings.concurrency, chunks.length) }, worker));
