@@ -35,6 +35,9 @@ export interface RolloutProgress {
   haltRule?: string;
   nextWaveAt?: Date | null;
   phase?: RolloutPhase;
+  /** Which process holds the CR's lease, and until when. */
+  leaseOwner?: string | null;
+  leaseUntil?: Date | null;
 }
 
 export interface TargetView {
@@ -135,6 +138,8 @@ export class RolloutsService {
         waves: [],
         phase: rollout.phase,
         nextWaveAt: rollout.nextWaveAt,
+        leaseOwner: rollout.leaseOwner,
+        leaseUntil: rollout.leaseUntil,
         ...(rollout.haltReason
           ? { haltReason: rollout.haltReason, haltRule: rollout.haltRule ?? undefined }
           : {}),
