@@ -4,6 +4,7 @@ import { Logger as NestLogger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { json, text } from 'body-parser';
 import cookieParser from 'cookie-parser';
 import type { NextFunction, Request, Response } from 'express';
 import { Logger } from 'nestjs-pino';
@@ -15,6 +16,7 @@ import { MetricsService } from './health/metrics.service';
 import { UsersService } from './users/users.service';
 
 export const BODY_LIMIT = '1mb';
+export const IMPORT_BODY_LIMIT = '16mb';
 
 // `__proto__` in a JSON body is never legitimate input and slips past DTO whitelisting; refuse it as malformed.
 function refusePrototypeKeys(key: string, value: unknown): unknown {
@@ -35,6 +37,9 @@ export async function createApp(
   app.disable('x-powered-by');
   app.enableShutdownHooks();
   // Explicit body parsers so the 1 MiB limit and the JSON-only policy are visible here.
+  // Bulk tenant imports (10,000 tenants with their installations) are the one body allowed past 1 MiB.
+  app.use('/api/tenants', json({ limit: IMPORT_BODY_LIMIT, strict: false, reviver: refusePrototypeKeys }));
+  app.use('/api/tenants', text({ limit: IMPORT_BODY_LIMIT, type: ['text/csv', 'text/plain'] }));
   app.useBodyParser('json', { limit: BODY_LIMIT, strict: false, reviver: refusePrototypeKeys });
   app.useBodyParser('text', { limit: BODY_LIMIT, type: ['text/csv', 'text/plain'] });
   app.use(cookieParser());

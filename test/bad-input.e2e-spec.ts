@@ -228,6 +228,12 @@ const CASES: Case[] = [
     raw: JSON.stringify({ email: 'a@b.c', password: 'y'.repeat(2 * 1024 * 1024) }),
     auth: 'none',
   },
+  {
+    name: 'tenant import: 17 MiB body',
+    method: 'post',
+    url: '/api/tenants',
+    raw: JSON.stringify({ tenants: [], pad: 'z'.repeat(17 * 1024 * 1024) }),
+  },
   // invalid ids and queries
   { name: 'users get: not a uuid', method: 'get', url: '/api/users/not-a-uuid' },
   { name: 'users get: sql-ish id', method: 'get', url: "/api/users/1'%20OR%20'1'='1" },
