@@ -137,6 +137,64 @@ describe('approval UI in Chromium', () => {
     expect(page.url()).toContain('/ui/change-requests/new');
   });
 
+  it('shows a checker that the plan changed under them: approve disabled as stale, earlier approvals voided', async () => {
+    const maker = await t.userToken(['maker']);
+    const otherChecker = await t.userToken(['checker']);
+    // Seven of 60 tenants is over the 10 % blast-radius limit: two approvals are needed, so one leaves it pending.
+    const ids = ['t040', 't041', 't042', 't043', 't044', 't045', 't046'];
+    const created = await t
+      .http()
+      .post('/api/change-requests')
+      .set(bearer(maker.token))
+      .send({
+        title: 'Retire Insight: second batch',
+        operation: 'installation.deactivate',
+        targets: ids.map((id) => ({ type: 'installation', id: `${id}/insight` })),
+        justification: 'Second batch of the Insight retirement.',
+      })
+      .expect(201);
+    const { id, planHash } = created.body as { id: string; planHash: string };
+    await t.http().post(`/api/change-requests/${id}/submit`).set(bearer(maker.token)).expect(200);
+    await t
+      .http()
+      .post(`/api/change-requests/${id}/approve`)
+      .set(bearer(otherChecker.token))
+      .send({ planHash })
+      .expect(200);
+
+    const { page } = b;
+    await signIn(page, base, users.checker, PASSWORD);
+    await page.goto(`${base}/ui/change-requests/${id}`);
+    await page
+      .getByTestId('quorum')
+      .filter({ hasText: /^1 of 2 required approvals on revision 1/ })
+      .waitFor();
+    await expect(page.getByRole('button', { name: 'Approve revision 1' }).isEnabled()).resolves.toBe(true);
+
+    // While the checker reads, the maker drops a target: a new plan, revision 2, the approval voided.
+    await t
+      .http()
+      .patch(`/api/change-requests/${id}`)
+      .set(bearer(maker.token))
+      .send({ targets: ids.slice(0, 6).map((x) => ({ type: 'installation', id: `${x}/insight` })) })
+      .expect(200);
+    const why = page.getByTestId('approve-why');
+    await why.filter({ hasText: 'The plan changed while you were reading it (now revision 2)' }).waitFor();
+    await expect(page.getByRole('button', { name: 'Approve revision 2' }).isDisabled()).resolves.toBe(true);
+    await expect(page.getByTestId('voided').textContent()).resolves.toContain('1 earlier approval voided');
+    await expect(page.getByTestId('op-words').textContent()).resolves.toBe(
+      'Deactivate app insight on 6 installations',
+    );
+    await b.shot('05-stale-revision-voided');
+
+    await page.getByRole('button', { name: 'I have reviewed revision 2' }).click();
+    await page.getByRole('button', { name: 'Approve revision 2' }).click();
+    await page
+      .getByTestId('quorum')
+      .filter({ hasText: /^1 of \d required approvals? on revision 2/ })
+      .waitFor();
+  });
+
   it('executes to 100 % with live progress; a signal halts a second rollout and the page says why; rollback from the UI', async () => {
     const admin = bearer(t.adminToken);
     const maker = await t.userToken(['maker']);
@@ -305,7 +363,7 @@ describe('approval UI in Chromium', () => {
       'installation:big09999/insight',
     );
     await page.getByLabel('Search targets').fill('');
-    await b.shot('05-10000-targets-1280');
+    await b.shot('11-10000-targets-1280');
 
     await page.setViewportSize({ width: 390, height: 844 });
     await page.getByTestId('cr-summary').waitFor();
@@ -313,6 +371,6 @@ describe('approval UI in Chromium', () => {
       () => document.documentElement.scrollWidth - document.documentElement.clientWidth,
     );
     expect(overflow).toBeLessThanOrEqual(1);
-    await b.shot('06-10000-targets-390');
+    await b.shot('12-10000-targets-390');
   });
 });

@@ -55,7 +55,7 @@ describe('demo seed in the UI', () => {
     const checker = seed.users.find((u) => u.role === 'checker')!;
     await signIn(page, base, checker.email, checker.password);
     await page.getByTestId('count-awaiting').filter({ hasText: '1' }).waitFor();
-    await b.shot('11-demo-inbox');
+    await b.shot('13-demo-inbox');
 
     await page.getByRole('link', { name: /Retire legacy Insight for standard customers/ }).click();
     await page
@@ -89,7 +89,7 @@ describe('demo seed in the UI', () => {
     await expect(page.getByTestId('audit-verify').textContent()).resolves.toMatch(
       /^Chain verified: \d+ entries/,
     );
-    await b.shot('12-demo-audit');
+    await b.shot('14-demo-audit');
 
     await page.setViewportSize({ width: 390, height: 844 });
     await page.goto(`${base}/ui/change-requests/${seed.pendingCr}`);
@@ -98,7 +98,7 @@ describe('demo seed in the UI', () => {
       () => document.documentElement.scrollWidth - document.documentElement.clientWidth,
     );
     expect(overflow).toBeLessThanOrEqual(1);
-    await b.shot('13-demo-cr-390');
+    await b.shot('15-demo-cr-390');
     expect(b.errors).toEqual([]);
   });
 });

@@ -121,6 +121,9 @@ export interface ChangeRequest {
   haltReason?: string | null;
   progress?: Progress;
   waves?: WaveProgress[];
+  rollbackWaves?: WaveProgress[];
+  nextWaveAt?: string | null;
+  phase?: string;
   targetCount?: number;
   tenantCount?: number;
   risk?: string;

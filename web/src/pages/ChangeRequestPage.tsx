@@ -9,7 +9,8 @@ import type { Approval, AuditItem, ChangeRequest, Page, Signal, TargetStatus, Us
 
 // States in which the rollout engine reports progress over the SSE stream.
 const EXECUTING = new Set(['running', 'paused', 'halted', 'rolling_back', 'completed', 'aborted', 'rolled_back']);
-const LIVE = new Set(['running', 'paused', 'halted', 'rolling_back']);
+// States in which something can still change: the page follows the CR's event stream (edits, approvals, progress).
+const LIVE = new Set(['draft', 'pending', 'approved', 'running', 'paused', 'halted', 'rolling_back']);
 
 // The stream names each event after its outbox type; EventSource only delivers names it listens for.
 const STREAM_EVENTS = [
@@ -28,26 +29,32 @@ export function ChangeRequestPage({ id }: { id: string }) {
   const { user } = useSession();
   const [cr, setCr] = useState<ChangeRequest | null>(null);
   const [error, setError] = useState<string | null>(null);
-  const [failed, setFailed] = useState<TargetStatus[]>([]);
+  const [targets, setTargets] = useState<TargetStatus[]>([]);
+  const failed = useMemo(() => targets.filter((x) => x.status === 'failed' || x.status === 'rollback_failed'), [targets]);
   const [history, setHistory] = useState<AuditItem[]>([]);
   const [streamState, setStreamState] = useState<'off' | 'connecting' | 'live' | 'reconnecting'>('off');
   // The plan the user has in front of them: approving names exactly this hash.
-  const [reviewedHash, setReviewedHash] = useState<string | null>(null);
+  const [reviewed, setReviewed] = useState<{ hash: string; revision: number } | null>(null);
 
-  const statuses = useMemo(() => new Map(failed.map((t) => [`${t.type}:${t.id}`, t])), [failed]);
+  const statuses = useMemo(() => new Map(targets.map((t) => [`${t.type}:${t.id}`, t])), [targets]);
 
   const load = useCallback(async () => {
     try {
       const next = await get<ChangeRequest>(`/api/change-requests/${encodeURIComponent(id)}`);
       setCr(next);
-      setReviewedHash((h) => h ?? next.planHash);
+      setReviewed((r) => r ?? { hash: next.planHash, revision: next.revision });
       setError(null);
       get<Page<AuditItem>>(`/api/audit?entityType=change_request&entityId=${encodeURIComponent(id)}&limit=100`)
         .then((h) => setHistory(h.items))
         .catch(() => undefined);
-      if ((next.progress?.failed ?? 0) > 0) {
-        const f = await get<Page<TargetStatus>>(`/api/change-requests/${encodeURIComponent(id)}/targets?status=failed`);
-        setFailed(f.items);
+      // Per-target status: every target of a small plan (one request), only the failed ones of a large plan.
+      const count = next.plan?.summary.targetCount ?? next.targetCount ?? 0;
+      if (EXECUTING.has(next.status) && count <= 1000) {
+        const all = await get<Page<TargetStatus>>(`/api/change-requests/${encodeURIComponent(id)}/targets?limit=1000`);
+        setTargets(all.items);
+      } else if ((next.progress?.failed ?? 0) > 0) {
+        const f = await get<Page<TargetStatus>>(`/api/change-requests/${encodeURIComponent(id)}/targets?status=failed&limit=1000`);
+        setTargets(f.items);
       }
     } catch (e) {
       setError(errorText(e));
@@ -111,7 +118,7 @@ export function ChangeRequestPage({ id }: { id: string }) {
       </div>
       <ErrorBox error={error} />
       <Summary cr={cr} />
-      <ApprovalPanel cr={cr} user={user} history={history} reviewedHash={reviewedHash} onReviewed={() => setReviewedHash(cr.planHash)} onChanged={load} />
+      <ApprovalPanel cr={cr} user={user} history={history} reviewed={reviewed} onReviewed={() => setReviewed({ hash: cr.planHash, revision: cr.revision })} onChanged={load} />
       {(EXECUTING.has(cr.status) || cr.status === 'approved') && (
         <ExecutionPanel cr={cr} user={user} failed={failed} streamState={streamState} onChanged={load} />
       )}
@@ -295,7 +302,7 @@ const approverLabel = (a: Approval, me: User): string =>
     ? `${me.name} (you)`
     : ((a.user && typeof a.user === 'object' ? (a.user.name ?? a.user.email) : undefined) ?? a.name ?? approverOf(a));
 
-function ApprovalPanel(props: { cr: ChangeRequest; user: User; history: AuditItem[]; reviewedHash: string | null; onReviewed: () => void; onChanged: () => Promise<void> }) {
+function ApprovalPanel(props: { cr: ChangeRequest; user: User; history: AuditItem[]; reviewed: { hash: string; revision: number } | null; onReviewed: () => void; onChanged: () => Promise<void> }) {
   const { cr, user } = props;
   const [comment, setComment] = useState('');
   const [busy, setBusy] = useState(false);
@@ -312,7 +319,7 @@ function ApprovalPanel(props: { cr: ChangeRequest; user: User; history: AuditIte
   const isAuthor = sameUser(author.id, user.id);
   const isEditor = (cr.editors ?? cr.editorIds ?? []).some((e) => sameUser(e, user.id));
   const alreadyApproved = current.some((a) => sameUser(approverOf(a), user.id));
-  const stale = props.reviewedHash !== null && props.reviewedHash !== cr.planHash;
+  const stale = props.reviewed !== null && (props.reviewed.hash !== cr.planHash || props.reviewed.revision !== cr.revision);
 
   // The first reason that applies, in the order the service checks them (who you are, the state, the plan).
   let approveBlocked: string | null = null;
@@ -343,7 +350,7 @@ function ApprovalPanel(props: { cr: ChangeRequest; user: User; history: AuditIte
       await props.onChanged();
     }
   };
-  const approve = () => act(() => post(`/api/change-requests/${cr.id}/approve`, { planHash: props.reviewedHash, ...(comment.trim() ? { comment: comment.trim() } : {}) }));
+  const approve = () => act(() => post(`/api/change-requests/${cr.id}/approve`, { planHash: props.reviewed?.hash ?? cr.planHash, ...(comment.trim() ? { comment: comment.trim() } : {}) }));
 
   const canCancel = (isAuthor || hasRole(user, 'admin')) && ['draft', 'pending', 'approved'].includes(cr.status);
   const canSubmit = cr.status === 'draft' && hasRole(user, 'maker', 'admin');
@@ -562,6 +569,11 @@ function ExecutionPanel(props: { cr: ChangeRequest; user: User; failed: TargetSt
       )}
       {cr.status === 'paused' && cr.statusReason && <p className="notice">Paused: {cr.statusReason}</p>}
       {cr.status === 'completed' && <p className="notice ok">Completed: every wave finished.</p>}
+      {cr.status === 'running' && cr.nextWaveAt && (
+        <p className="notice" data-testid="baking">
+          Baking: watching signals; the next wave starts at {when(cr.nextWaveAt)} unless the halt policy stops it.
+        </p>
+      )}
       {cr.status === 'rolled_back' && <p className="notice ok">Rolled back{cr.statusReason ? `: ${cr.statusReason}` : ''}.</p>}
       {cr.status !== 'approved' && (
         <>
@@ -571,6 +583,17 @@ function ExecutionPanel(props: { cr: ChangeRequest; user: User; failed: TargetSt
               <ProgressBar key={w.index} label={`Wave ${w.index}${w.status ? ` · ${w.status}` : ''}`} done={w.done} total={w.total} failed={w.failed} />
             ))}
           </div>
+          {cr.rollbackWaves && cr.rollbackWaves.length > 0 && (
+            <div className="wave-bars" aria-label="Rollback waves">
+              <h3>Rollback</h3>
+              {cr.rollbackWaves.map((w) => {
+                const c = w.counts ?? {};
+                const total = w.size ?? w.total ?? 0;
+                const doneRb = (c.rolled_back ?? 0) + (c.rollback_failed ?? 0) + (c.skipped ?? 0) + (c.succeeded ?? 0) + (c.failed ?? 0);
+                return <ProgressBar key={w.index} label={`Rollback wave ${w.index}${w.status ? ` · ${w.status}` : ''}`} done={doneRb} total={total} failed={c.rollback_failed ?? 0} />;
+              })}
+            </div>
+          )}
           <p className="counts" data-testid="counts">
             {(['pending', 'running', 'succeeded', 'failed', 'skipped', 'rolled_back'] as const).map((k) => (
               <span key={k} className={`count-${k}`}>
