@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { Brackets, EntityManager, In } from 'typeorm';
 import { Clock } from '../common/clock';
@@ -38,6 +39,7 @@ const ACTIVE_STATUS: Record<RolloutPhase, 'running' | 'rolling_back'> = {
   undo: 'rolling_back',
 };
 const FETCH = 256;
+const YIELD_EVERY_MS = 10;
 const WAKE_EVENTS = new Set([
   'change_request.started',
   'change_request.resumed',
@@ -65,6 +67,7 @@ export class RolloutEngine implements OnApplicationBootstrap, OnApplicationShutd
   private running?: Promise<void>;
   private again = false;
   private stopped = false;
+  private lastYield = 0;
 
   constructor(
     private readonly tx: TransactionRunner,
@@ -542,7 +545,10 @@ export class RolloutEngine implements OnApplicationBootstrap, OnApplicationShutd
         if ((await this.runBatch(op, rollout, chunk)) === 'stopped') stop = true;
         // better-sqlite3 answers synchronously, so without this the loop would never yield to the event loop and
         // HTTP requests (a signal, a pause, a progress read) would wait for the whole wave.
-        await new Promise((r) => setImmediate(r));
+        if (performance.now() - this.lastYield > YIELD_EVERY_MS) {
+          await new Promise((r) => setImmediate(r));
+          this.lastYield = performance.now();
+        }
       }
     };
     await Promise.all(Array.from({ length: Math.min(this.settings.concurrency, chunks.length) }, worker));
