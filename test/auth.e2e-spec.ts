@@ -87,7 +87,7 @@ describe('identity and access', () => {
       .send({ name: 'svc', kind: 'client', environment: 'production' })
       .expect(201);
     const client = bearer(created.body.token);
-    const adminRoutes: Array<[string, string, object?]> = [
+    const adminRoutes: Array<['get' | 'post' | 'patch' | 'delete', string, object?]> = [
       ['post', '/api/users', { email: 'x@y.z', name: 'x', password: 'long-enough-pass', roles: ['admin'] }],
       ['get', '/api/users'],
       ['patch', `/api/users/${created.body.id}`, { disabled: true }],
@@ -100,9 +100,7 @@ describe('identity and access', () => {
       ['get', '/metrics'],
     ];
     for (const [method, url, body] of adminRoutes) {
-      const req = (t.http() as unknown as Record<string, (u: string) => import('supertest').Test>)
-        [method](url)
-        .set(client);
+      const req = t.http()[method](url).set(client);
       const res = await (body ? req.send(body) : req);
       expect({ method, url, status: res.status }).toEqual({ method, url, status: 403 });
     }
