@@ -46,9 +46,11 @@ export function operationInWords(cr: Pick<ChangeRequest, 'operation' | 'plan' | 
       return `PERMANENTLY erase all data of ${plural(n, 'tenant')}`;
     case 'flag.update':
     case 'flag.rollout': {
-      const key = typeof params.key === 'string' ? params.key : typeof params.flagKey === 'string' ? params.flagKey : 'a flag';
+      const key = [params.flag, params.key, params.flagKey].find((v) => typeof v === 'string') ?? 'a flag';
       const env = typeof params.environment === 'string' ? ` in ${params.environment}` : '';
-      return `${cr.operation === 'flag.rollout' ? 'Roll out' : 'Change'} flag ${key}${env} for ${plural(n, 'target')}`;
+      // The operation describes the change itself (e.g. "enable; rollout 10 % -> 50 %") as the target's action.
+      const action = plan?.waves[0]?.targets[0]?.action;
+      return `${cr.operation === 'flag.rollout' ? 'Roll out' : 'Change'} flag ${String(key)}${env}${action ? `: ${action}` : ''}`;
     }
     case 'http': {
       const method = typeof params.method === 'string' ? params.method.toUpperCase() : 'Call';
