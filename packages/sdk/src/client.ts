@@ -63,7 +63,7 @@ export class WavegateTimeoutError extends Error {
 
 export type VariantFallback = Omit<VariantResult, 'feature_enabled'> & { feature_enabled?: boolean };
 
-type Connection = 'starting' | 'streaming' | 'polling' | 'closed' | 'failed';
+type Connection = 'starting' | 'streaming' | 'polling' | 'offline' | 'closed' | 'failed';
 
 export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 const CONSOLE: Logger = {
@@ -195,6 +195,11 @@ export class WavegateClient extends EventEmitter {
       }
     }
 
+    if (options.offline === true) {
+      this.connection = 'offline';
+      setImmediate(() => void this.startOffline());
+      return;
+    }
     if (this.metrics !== undefined) {
       this.metricsTimer = setInterval(() => void this.flushMetrics(), metricsIntervalMs);
       this.metricsTimer.unref();
@@ -307,6 +312,7 @@ export class WavegateClient extends EventEmitter {
 
   // Sends the metrics counted since the last send. Resolves whatever happens; a failed send keeps the counts.
   async flushMetrics(): Promise<void> {
+    if (this.options.offline === true) return;
     const bucket = this.metrics?.take();
     if (bucket === undefined) return;
     const body: MetricsBody = { appName: this.appName, instanceId: this.instanceId, bucket };
@@ -317,7 +323,7 @@ export class WavegateClient extends EventEmitter {
 
   // Sends the error reports counted since the last send. A failed send keeps them for the next one.
   async flushErrors(): Promise<void> {
-    if (this.errors.size === 0) return;
+    if (this.errors.size === 0 || this.options.offline === true) return;
     const errors = this.errors.take();
     // Wavegate takes at most 1,000 reports per request.
     for (let i = 0; i < errors.length; i += 1000) {
@@ -439,6 +445,12 @@ export class WavegateClient extends EventEmitter {
   }
 
   // ---- transport ----
+
+  // Offline: the bootstrap, else the cache file; never a request.
+  private async startOffline(): Promise<void> {
+    if (this.readyState === 'pending') await this.loadCacheOnce();
+    this.failReady(new Error('offline Wavegate client without a bootstrap or a readable cache file'));
+  }
 
   private start(): void {
     if (this.closed) return;

@@ -42,6 +42,9 @@ export interface WavegateClientOptions {
   // A features response (Unleash v2 format) or the path of a JSON file holding one: evaluation works
   // from it immediately, until the server's configuration arrives.
   bootstrap?: ClientFeaturesResponse | string;
+  // Never contact Wavegate: evaluate from `bootstrap` or, without one, from `cacheFile` (tests, benchmarks,
+  // air-gapped runs). Metrics are still counted in memory but never sent.
+  offline?: boolean;
   // Where to keep the last configuration the server served; used at boot when Wavegate is unreachable.
   cacheFile?: string;
   // Metrics (yes/no/variant counts per flag) are sent every interval. Default 60 s; 0 disables them.

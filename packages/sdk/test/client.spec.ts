@@ -283,6 +283,25 @@ describe('WavegateClient against a real HTTP server', () => {
     expect(() => new WavegateClient({ url: 'http://x', token: 't', appName: '' })).toThrow(/"appName"/);
   });
 
+  it('offline: evaluates from the bootstrap or the cache file and never makes a request', async () => {
+    const cacheFile = join(dir, 'offline-cache.json');
+    writeFileSync(cacheFile, JSON.stringify(config(flag('cached', true))));
+    const a = client({ offline: true, bootstrap: config(flag('boot', true)) });
+    const b = client({ offline: true, cacheFile });
+    const c = client({ offline: true });
+    await a.ready(1000);
+    await b.ready(1000);
+    await expect(c.ready(1000)).rejects.toThrow(/offline Wavegate client without a bootstrap/);
+    expect(a.isEnabled('boot')).toBe(true);
+    expect(b.isEnabled('cached')).toBe(true);
+    expect(b.status).toMatchObject({ connection: 'offline', source: 'cache' });
+    a.reportError('boot', {}, 'x');
+    await a.flushErrors();
+    await a.flushMetrics();
+    await new Promise((r) => setTimeout(r, 100));
+    expect(server.requests).toEqual([]);
+  });
+
   it('uses an injected fetch', async () => {
     const seen: string[] = [];
     const c = client({
