@@ -2,7 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { Brackets, EntityManager, In } from 'typeorm';
+import { deriveKey } from '../auth/token.codec';
 import { Clock } from '../common/clock';
+import { APP_CONFIG } from '../config/config.module';
+import { AppConfig } from '../config/config.schema';
+import { assertAllowed, callHttpTarget } from '../operations/http.apply';
+import type { HttpParams } from '../operations/builtin.operations';
 import { DomainError } from '../common/errors';
 import { TransactionRunner, Tx } from '../common/transaction';
 import { ChangeRequestEntity, ChangeRequestPlanEntity } from '../change-requests/change-request.entity';
@@ -68,13 +73,16 @@ export class RolloutEngine implements OnApplicationBootstrap, OnApplicationShutd
   private again = false;
   private stopped = false;
   private lastYield = 0;
+  private readonly httpKey: Buffer;
 
   constructor(
     private readonly tx: TransactionRunner,
     private readonly registry: OperationRegistry,
     @Inject(Clock) private readonly clock: Clock,
     @Inject(ENGINE_SETTINGS) readonly settings: EngineSettings,
+    @Inject(APP_CONFIG) config: AppConfig,
   ) {
+    this.httpKey = deriveKey(config.secret, 'http-operation');
     // Start promptly when a CR is started or resumed through the API (the poll interval is the fallback).
     tx.onCommit((events) => {
       if (events.some((e) => WAKE_EVENTS.has(e.type))) this.poke();
@@ -134,7 +142,7 @@ export class RolloutEngine implements OnApplicationBootstrap, OnApplicationShutd
     }
     const plan = JSON.parse(planRow.plan) as StoredPlan;
     const op = this.registry.get(cr.operation);
-    if (!op.apply) {
+    if (!op.apply && op.name !== 'http') {
       throw new DomainError(
         'unprocessable',
         'ROLLOUT.NOT_EXECUTABLE',
@@ -534,6 +542,7 @@ export class RolloutEngine implements OnApplicationBootstrap, OnApplicationShutd
       return 'again';
     }
     const op = this.registry.get(rollout.operation);
+    if (op.name === 'http') return this.runExternal(rollout, batch);
     const size = this.settings.batchSize;
     const chunks: RolloutTargetEntity[][] = [];
     for (let i = 0; i < batch.length; i += size) chunks.push(batch.slice(i, i + size));
@@ -639,6 +648,84 @@ export class RolloutEngine implements OnApplicationBootstrap, OnApplicationShutd
     if (this.tx.isPostgres) qb.setLock('pessimistic_read');
     const row = await qb.getRawOne<{ status: string }>();
     return row?.status === ACTIVE_STATUS[phase];
+  }
+
+  /**
+   * The `http` operation: each target is marked running (committed), called outside any transaction, and its
+   * outcome recorded in a second transaction. A crash in between leaves it `running`; it is called again with the
+   * same Idempotency-Key, which the downstream service uses to apply it once.
+   */
+  private async runExternal(rollout: RolloutEntity, batch: RolloutTargetEntity[]): Promise<'again' | 'wait'> {
+    const crId = rollout.changeRequestId;
+    let stop = false;
+    let next = 0;
+    const worker = async () => {
+      while (!stop && next < batch.length) {
+        const t = batch[next++];
+        const claimed = await this.tx.run(async (tx) => {
+          if (!(await this.guard(tx, crId, 'apply'))) return 'stopped' as const;
+          const ok = await rolloutStore.moveTarget(
+            tx.manager,
+            t.id,
+            ['pending', 'running'],
+            { status: 'running', startedAt: tx.now },
+            true,
+          );
+          return ok ? ('claimed' as const) : ('gone' as const);
+        });
+        if (claimed === 'stopped') {
+          stop = true;
+          return;
+        }
+        if (claimed === 'gone') continue;
+        let failure: string | null = null;
+        try {
+          await this.tx.run((tx) => assertAllowed(tx.manager, (rollout.params as unknown as HttpParams).url));
+          await callHttpTarget({
+            target: t.planned,
+            params: rollout.params as unknown as HttpParams,
+            changeRequestId: crId,
+            revision: rollout.revision,
+            idempotencyKey: t.idempotencyKey,
+            key: this.httpKey,
+            now: () => this.clock.now(),
+            timeoutMs: this.settings.httpTimeoutMs,
+            backoffMs: [this.settings.httpBackoffMs, this.settings.httpBackoffMs * 4],
+          });
+        } catch (e) {
+          failure = e instanceof Error ? e.message : String(e);
+        }
+        // The call happened: its outcome is recorded even if the CR was halted meanwhile.
+        const halted = await this.tx.run(async (tx) => {
+          if (failure !== null) return this.recordFailure(tx, rollout, t, failure);
+          const moved = await rolloutStore.moveTarget(tx.manager, t.id, ['running'], {
+            status: 'succeeded',
+            finishedAt: tx.now,
+            error: null,
+          });
+          if (!moved) return false;
+          const data = { target: targetRef(t.planned), wave: t.waveIndex, idempotencyKey: t.idempotencyKey };
+          tx.audit({
+            actor: 'system',
+            action: 'change_request.target_succeeded',
+            entityType: 'change_request',
+            entityId: crId,
+            data,
+          });
+          tx.emit({
+            type: 'change_request.target_succeeded',
+            entityType: 'change_request',
+            entityId: crId,
+            actor: 'system',
+            data,
+          });
+          return false;
+        });
+        if (halted) stop = true;
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(this.settings.concurrency, batch.length) }, worker));
+    return stop ? 'wait' : 'again';
   }
 
   /**

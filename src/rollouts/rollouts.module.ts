@@ -5,6 +5,7 @@ import { OperationRegistry } from '../operations/operation.registry';
 import { SnapshotsService } from '../snapshots/snapshots.service';
 import { ENGINE_SETTINGS, engineSettingsFromEnv } from './engine.settings';
 import { RolloutEngine } from './rollout.engine';
+import { HttpAllowlistController } from './http-allowlist.controller';
 import { RolloutsController } from './rollouts.controller';
 import { RolloutsService } from './rollouts.service';
 
@@ -12,7 +13,7 @@ import { RolloutsService } from './rollouts.service';
 @Global()
 @Module({
   imports: [EventsModule],
-  controllers: [RolloutsController],
+  controllers: [RolloutsController, HttpAllowlistController],
   providers: [
     { provide: ENGINE_SETTINGS, useFactory: () => engineSettingsFromEnv() },
     SnapshotsService,
