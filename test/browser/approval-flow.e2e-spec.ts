@@ -5,6 +5,9 @@ import { Browser, ensureWebBuilt, launch, listen, signIn, signOut } from './supp
 // approve it (and is told why), a checker reviews and approves it; a 10,000-target plan renders fast.
 const PASSWORD = 'browser-password-123';
 
+// A real browser on a shared CI machine: give each step room (the assertions keep their own bounds).
+jest.setTimeout(120_000);
+
 describe('approval UI in Chromium', () => {
   let t: TestApp;
   let base: string;
@@ -228,7 +231,7 @@ describe('approval UI in Chromium', () => {
         .expect(200);
       return id;
     };
-    const first = await approved('Retire Insight: wave test', ['t020', 't021', 't022'], 2);
+    const first = await approved('Retire Insight: wave test', ['t020', 't021', 't022'], 3);
     const second = await approved(
       'Retire Insight: halted by monitoring',
       ['t030', 't031', 't032', 't033', 't034'],

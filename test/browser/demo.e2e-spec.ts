@@ -5,6 +5,9 @@ import { Browser, ensureWebBuilt, launch, listen, signIn } from './support/brows
 // `npm run demo`'s seed on a fresh database, then the pages a first-time visitor opens: the inbox with the change
 // request waiting for approval, the completed one, tenants, flags and the audit log with its verified chain,
 // at 1280 and 390 px.
+// A real browser on a shared CI machine: give each step room (the assertions keep their own bounds).
+jest.setTimeout(120_000);
+
 describe('demo seed in the UI', () => {
   let t: TestApp;
   let base: string;
