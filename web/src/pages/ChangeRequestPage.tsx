@@ -173,8 +173,14 @@ function Summary({ cr }: { cr: ChangeRequest }) {
         <div>
           <dt>Blast radius</dt>
           <dd data-testid="blast-radius">
+            {plan?.targetType === 'flag' ? (
+              `${plural(s?.targetCount ?? 1, 'flag configuration')}: every tenant evaluated by it${plan.params && typeof plan.params.environment === 'string' ? ` in ${plan.params.environment}` : ''}`
+            ) : (
+              <>
             {plural(s?.tenantCount ?? s?.targetCount ?? cr.tenantCount ?? 0, 'tenant')} ({pct(s?.shareOfTenants)} of {num(s?.activeTenants)} active)
             {s && s.targetCount !== (s.tenantCount ?? s.targetCount) ? `, ${plural(s.targetCount, 'target')}` : ''}
+              </>
+            )}
           </dd>
         </div>
         <div>
