@@ -3,6 +3,7 @@ import { ApiError, get, post, setUnauthorizedHandler } from './api';
 import { hasRole, Session, SessionContext, useSession } from './auth';
 import { Link, match, navigate, useLocation } from './router';
 import type { User } from './types';
+import { NamesContext, useNamesLoader } from './who';
 import { AuditPage } from './pages/AuditPage';
 import { ChangeRequestPage } from './pages/ChangeRequestPage';
 import { FlagsPage } from './pages/FlagsPage';
@@ -48,6 +49,7 @@ export function App() {
     }
   }, []);
 
+  const names = useNamesLoader(user);
   const session: Session | null = useMemo(() => (user ? { user, signOut } : null), [user, signOut]);
 
   if (checking) return <p className="loading">Loading…</p>;
@@ -67,10 +69,12 @@ export function App() {
   }
   return (
     <SessionContext.Provider value={session}>
-      <Header />
-      <main id="main" tabIndex={-1}>
-        <Routes />
-      </main>
+      <NamesContext.Provider value={names}>
+        <Header />
+        <main id="main" tabIndex={-1}>
+          <Routes />
+        </main>
+      </NamesContext.Provider>
     </SessionContext.Provider>
   );
 }

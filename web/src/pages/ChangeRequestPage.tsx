@@ -5,6 +5,7 @@ import { ConfirmDialog, ErrorBox, ProgressBar, StatusBadge } from '../components
 import { TargetTable } from '../components/TargetTable';
 import { authorOf, duration, isIrreversible, num, operationInWords, pct, plural, sameUser, when } from '../format';
 import { Link } from '../router';
+import { useWho } from '../who';
 import type { Approval, AuditItem, ChangeRequest, Page, Signal, TargetStatus, User, WaveProgress } from '../types';
 
 // States in which the rollout engine reports progress over the SSE stream.
@@ -128,7 +129,7 @@ export function ChangeRequestPage({ id }: { id: string }) {
           <TargetTable plan={cr.plan} statuses={statuses} />
         </section>
       )}
-      <History items={history} user={user} />
+      <History items={history} />
     </article>
   );
 }
@@ -147,9 +148,8 @@ function Summary({ cr }: { cr: ChangeRequest }) {
     return [...out.values()];
   }, [plan]);
   const halt = plan?.haltPolicy;
-  const { user } = useSession();
-  const author = authorOf(cr);
-  const authorLabel = sameUser(author.id, user.id) ? `${user.name} (you)` : author.label;
+  const who = useWho();
+  const authorLabel = who(authorOf(cr).id);
   const waveSizes = s?.waveSizes ?? plan?.waves.map((w) => w.targets.length) ?? [];
   return (
     <section className="card summary" aria-labelledby="summary-title" data-testid="cr-summary">
@@ -303,13 +303,12 @@ const approverOf = (a: Approval): string => {
   if (a.user && typeof a.user === 'object') return a.user.id;
   return (typeof a.user === 'string' ? a.user : a.userId) ?? '';
 };
-const approverLabel = (a: Approval, me: User): string =>
-  sameUser(approverOf(a), me.id)
-    ? `${me.name} (you)`
-    : ((a.user && typeof a.user === 'object' ? (a.user.name ?? a.user.email) : undefined) ?? a.name ?? approverOf(a));
+const approverLabel = (a: Approval, who: (id: string) => string): string =>
+  (a.user && typeof a.user === 'object' ? (a.user.name ?? a.user.email) : undefined) ?? a.name ?? who(approverOf(a));
 
 function ApprovalPanel(props: { cr: ChangeRequest; user: User; history: AuditItem[]; reviewed: { hash: string; revision: number } | null; onReviewed: () => void; onChanged: () => Promise<void> }) {
   const { cr, user } = props;
+  const who = useWho();
   const [comment, setComment] = useState('');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
@@ -372,7 +371,7 @@ function ApprovalPanel(props: { cr: ChangeRequest; user: User; history: AuditIte
         <ul className="approvals">
           {current.map((a, i) => (
             <li key={i}>
-              ✔ <strong>{approverLabel(a, user)}</strong> approved plan <span className="mono">{a.planHash.slice(0, 12)}</span> at {when(a.at)}
+              ✔ <strong>{approverLabel(a, who)}</strong> approved plan <span className="mono">{a.planHash.slice(0, 12)}</span> at {when(a.at)}
               {a.comment ? `: “${a.comment}”` : ''}
             </li>
           ))}
@@ -383,7 +382,7 @@ function ApprovalPanel(props: { cr: ChangeRequest; user: User; history: AuditIte
           {voided.length + voidedByEdit > 0
             ? `${plural(voided.length + voidedByEdit, 'earlier approval')} voided: the change request was edited to revision ${cr.revision}, so the plan must be approved again. `
             : `Edited to revision ${cr.revision}: any approval of an earlier revision was voided. `}
-          {voided.map((a) => approverLabel(a, user)).join(', ')}
+          {voided.map((a) => approverLabel(a, who)).join(', ')}
         </div>
       )}
       {stale && (
@@ -678,7 +677,8 @@ function Signals({ signals }: { signals: Signal[] }) {
   );
 }
 
-function History({ items, user }: { items: AuditItem[]; user: User }) {
+function History({ items }: { items: AuditItem[] }) {
+  const who = useWho();
   if (items.length === 0) return null;
   return (
     <section className="card" aria-labelledby="history-title">
@@ -689,7 +689,7 @@ function History({ items, user }: { items: AuditItem[]; user: User }) {
           return (
             <li key={h.seq}>
               {when(h.at)} · <span className="mono">{h.action.replace('change_request.', '')}</span> by{' '}
-              {sameUser(h.actor, user.id) ? `${user.name} (you)` : h.actor}
+              {who(h.actor)}
               {d.revision ? ` · revision ${d.revision}` : ''}
               {d.from && d.to && d.from !== d.to ? ` · ${d.from} → ${d.to}` : ''}
               {d.voidedApprovals ? ` · voided ${plural(d.voidedApprovals, 'approval')}` : ''}

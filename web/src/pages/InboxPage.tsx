@@ -5,6 +5,7 @@ import { Empty, ErrorBox, StatusBadge } from '../components/ui';
 import { authorOf, isIrreversible, operationInWords, sameUser, STATUS_LABEL, when } from '../format';
 import { Link, setQuery, useLocation } from '../router';
 import type { ChangeRequest, Page } from '../types';
+import { useWho } from '../who';
 
 type View = 'awaiting' | 'mine' | 'running' | 'recent';
 const VIEWS: { key: View; label: string }[] = [
@@ -18,6 +19,7 @@ const ACTIVE = new Set(['running', 'paused', 'halted', 'rolling_back']);
 export function InboxPage() {
   const loc = useLocation();
   const { user } = useSession();
+  const who = useWho();
   const [all, setAll] = useState<ChangeRequest[] | null>(null);
   const [awaiting, setAwaiting] = useState<ChangeRequest[] | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -117,7 +119,7 @@ export function InboxPage() {
               </span>
               <span className="cr-item-op">{operationInWords(cr)}</span>
               <span className="cr-item-meta">
-                <StatusBadge status={cr.status} /> rev {cr.revision} · by {sameUser(authorOf(cr).id, user.id) ? 'you' : authorOf(cr).label} · {when(cr.updatedAt ?? cr.createdAt)}
+                <StatusBadge status={cr.status} /> rev {cr.revision} · by {who(authorOf(cr).id)} · {when(cr.updatedAt ?? cr.createdAt)}
                 {cr.ticket ? ` · ${cr.ticket}` : ''}
               </span>
             </Link>
