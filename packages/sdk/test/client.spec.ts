@@ -135,6 +135,37 @@ describe('WavegateClient against a real HTTP server', () => {
     await eventually(() => c.isEnabled('on'), 2000, 'the change by stream');
   });
 
+  it('applies Unleash delta events sent on the stream', async () => {
+    const c = client();
+    await c.ready(5000);
+    server.pushRaw('unleash-updated', {
+      events: [
+        { type: 'feature-updated', eventId: 2, feature: flag('added', true) },
+        { type: 'feature-removed', eventId: 3, featureName: 'off' },
+      ],
+    });
+    await eventually(() => c.isEnabled('added'), 2000, 'the delta');
+    expect(c.flagNames).not.toContain('off');
+    server.pushRaw('unleash-updated', { type: 'feature-updated', eventId: 4, feature: flag('on', false) });
+    await eventually(() => !c.isEnabled('on'), 2000, 'a single delta event');
+  });
+
+  it('reconnects a stream that went silent past streamIdleTimeoutMs', async () => {
+    const c = client({ streamIdleTimeoutMs: 150 });
+    await c.ready(5000);
+    await eventually(() => server.count('/api/client/stream', 200) >= 2, 3000, 'a reconnect');
+    await eventually(() => c.status.connection === 'streaming', 3000, 'streaming again');
+  });
+
+  it('polls for good when the server has no stream (404)', async () => {
+    server.streamMissing = true;
+    const c = client({ refreshIntervalMs: 50 });
+    await c.ready(5000);
+    expect(c.status).toMatchObject({ connection: 'polling', source: 'poll' });
+    await eventually(() => server.count('/api/client/features') >= 3, 3000, 'polls');
+    expect(server.count('/api/client/stream')).toBe(1);
+  });
+
   it('rejects ready() with a clear error on a bad token, and stops asking', async () => {
     const c = client({ token: 'wrong' });
     const errors: Error[] = [];

@@ -10,6 +10,8 @@ export class FeaturesServer {
   readonly posts: { path: string; body: unknown }[] = [];
   readonly requests: { method: string; path: string; ifNoneMatch?: string; status: number }[] = [];
   streamAvailable = true;
+  // 404 on the stream path, as a server without streaming answers.
+  streamMissing = false;
   // Status codes to answer the next POSTs to a path with, before answering normally.
   readonly failPosts = new Map<string, number[]>();
   private config: ClientFeaturesResponse;
@@ -46,6 +48,11 @@ export class FeaturesServer {
   setConfig(config: ClientFeaturesResponse): void {
     this.config = config;
     for (const res of this.streams) res.write(`event: unleash-updated\ndata: ${JSON.stringify(config)}\n\n`);
+  }
+
+  // Sends an arbitrary event to every open stream (e.g. Unleash delta events).
+  pushRaw(event: string, data: unknown): void {
+    for (const res of this.streams) res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
   }
 
   // Destroys every open stream connection, as a proxy or a network fault would.
@@ -101,6 +108,11 @@ export class FeaturesServer {
       return;
     }
     if (req.method === 'GET' && path === '/api/client/stream') {
+      if (this.streamMissing) {
+        record(404);
+        res.writeHead(404).end();
+        return;
+      }
       if (!this.streamAvailable) {
         record(503);
         res.writeHead(503).end();
