@@ -283,6 +283,14 @@ describe('approval UI in Chromium', () => {
     await expect(halt.textContent()).resolves.toContain('insight errors up 40x');
     await b.shot('09-halted');
 
+    // Keyboard: a confirmation opens with Enter and Escape closes it without doing anything.
+    await page.getByRole('button', { name: 'Abort' }).focus();
+    await page.keyboard.press('Enter');
+    await page.getByRole('dialog').getByRole('heading', { name: 'Abort the rollout for good?' }).waitFor();
+    await page.keyboard.press('Escape');
+    await page.getByRole('dialog').waitFor({ state: 'detached' });
+    await expect(page.locator('.badge[data-status]').textContent()).resolves.toBe('Halted');
+
     await page.getByRole('button', { name: 'Roll back' }).click();
     await page.getByRole('dialog').getByLabel('Reason (optional)').fill('monitoring alert');
     await page.getByRole('dialog').getByRole('button', { name: 'Roll back' }).click();
