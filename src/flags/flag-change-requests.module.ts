@@ -3,13 +3,15 @@ import { ChangeRequestsModule } from '../change-requests/change-requests.module'
 import { ChangeRequestsService } from '../change-requests/change-requests.service';
 import { Principal } from '../common/principal';
 import { OperationRegistry } from '../operations/operation.registry';
+import { flagRolloutOperation } from './flag-rollout.operation';
 import { flagTargetId, flagTargetResolver, flagUpdateOperation } from './flag.operations';
 import { FlagEnvironmentChange, FlagsService } from './flags.service';
 import { FlagsModule } from './flags.module';
 
 /**
- * Wires flags into change requests: registers `flag.update` and the `flag` target resolver, and lets a flag write
- * in an environment that requires change requests open (and submit) a `flag.update` CR.
+ * Wires flags into change requests: registers `flag.update`, `flag.rollout` (tenant targets) and the `flag` target
+ * resolver, and lets a flag write in an environment that requires change requests open (and submit) a
+ * `flag.update` CR.
  */
 @Module({ imports: [FlagsModule, ChangeRequestsModule] })
 export class FlagChangeRequestsModule implements OnModuleInit {
@@ -21,6 +23,7 @@ export class FlagChangeRequestsModule implements OnModuleInit {
 
   onModuleInit(): void {
     this.registry.register(flagUpdateOperation(this.flags));
+    this.registry.register(flagRolloutOperation(this.flags));
     if (!this.registry.resolver('flag')) this.registry.registerResolver(flagTargetResolver);
     this.flags.setChangeRequestOpener((p, change, meta) => this.open(p, change, meta));
   }

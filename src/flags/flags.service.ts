@@ -430,6 +430,79 @@ export class FlagsService {
     return { version };
   }
 
+  /**
+   * Read-modify-write of one flag environment inside the caller's transaction (`flag.rollout` applying or undoing
+   * one tenant). The write is conditional on the version read, so concurrent writers never lose each other's
+   * change (on PostgreSQL a concurrent one blocks, then matches no row, and this reads again). `edit` returns the
+   * new configuration, `null` for no change, or throws. Audited and emitted as `flag.updated`, like any change.
+   */
+  async editEnvironment(
+    tx: Tx,
+    actor: string,
+    key: string,
+    environment: string,
+    edit: (current: FlagEnvironmentConfig) => FlagEnvironmentConfig | null,
+    via: { changeRequestId?: string },
+  ): Promise<{ version: number; changed: boolean }> {
+    const m = tx.manager;
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const flag = await m.findOne(FlagEntity, { where: { key } });
+      if (!flag || flag.archived) throw conflict('FLAG.DRIFT', `${key} no longer exists or is archived`);
+      if (!(await m.findOne(EnvironmentEntity, { where: { name: environment } })))
+        throw conflict('FLAG.DRIFT', `environment ${environment} no longer exists`);
+      const row = await m.findOne(FlagEnvironmentEntity, { where: { flagKey: key, environment } });
+      const before: FlagEnvironmentConfig = row
+        ? { enabled: row.enabled, strategies: row.strategies, variants: row.variants }
+        : EMPTY_CONFIG;
+      const current = row?.version ?? 0;
+      const after = edit(before);
+      if (after === null) return { version: current, changed: false };
+      const version = current + 1;
+      const values = { ...after, version, updatedBy: actor, updatedAt: tx.now };
+      if (row) {
+        const res = await m
+          .createQueryBuilder()
+          .update(FlagEnvironmentEntity)
+          .set(values)
+          .where('flag_key = :key AND environment = :environment AND version = :current', {
+            key,
+            environment,
+            current,
+          })
+          .execute();
+        if (res.affected !== 1) continue;
+      } else {
+        try {
+          await m.transaction((sp) =>
+            sp.insert(FlagEnvironmentEntity, { flagKey: key, environment, ...values }),
+          );
+        } catch {
+          continue; // inserted concurrently: read it again
+        }
+      }
+      const data = {
+        environment,
+        version,
+        enabled: after.enabled,
+        beforeHash: configHash(before),
+        afterHash: configHash(after),
+        ...(via.changeRequestId ? { changeRequestId: via.changeRequestId } : {}),
+      };
+      tx.audit({ actor, action: 'flag.updated', entityType: 'flag', entityId: key, data });
+      tx.emit({ type: 'flag.updated', entityType: 'flag', entityId: key, actor, data });
+      tx.afterCommit(() => void this.snapshots.refresh(environment));
+      return { version, changed: true };
+    }
+    throw conflict('FLAG.CONCURRENT_UPDATE', `${key} in ${environment} kept changing; try again`);
+  }
+
+  /** Whether the flag (not archived) and the environment exist, as the served snapshots know them. */
+  servedFlag(environment: string, key: string): 'ok' | 'no-environment' | 'no-flag' {
+    const s = this.snapshots.get(environment);
+    if (!s) return 'no-environment';
+    return s.json.features.some((f) => f.name === key) ? 'ok' : 'no-flag';
+  }
+
   private async validationContext(tx: Tx, flagKey: string) {
     const segments = await tx.manager.find(SegmentEntity, { select: { id: true } });
     return { flagKey, segmentIds: new Set(segments.map((s) => s.id)), newId: () => randomUUID() };

@@ -88,6 +88,11 @@ export interface Operation<P = Record<string, unknown>> {
   apply?(target: PlannedTarget, ctx: ExecutionContext<P>): Promise<void>;
   /** Engine issue: reverses `apply` for one target (reversible operations only). */
   undo?(target: PlannedTarget, ctx: ExecutionContext<P>): Promise<void>;
+  /**
+   * Flag keys whose signals count against a CR of this operation (an SDK error report names a flag, not a CR):
+   * `flag.rollout` and `flag.update` name the flag they change.
+   */
+  signalFlagKeys?(params: P): string[];
 }
 
 /** A selector as given in a CR: resolves to targets of the operation's type when the plan is built. */

@@ -350,6 +350,9 @@ export class RolloutEngine implements OnApplicationBootstrap, OnApplicationShutd
         .getMany();
       tenants = new Set(touched.map((t) => t.tenantId));
       flags = new Set(touched.filter((t) => t.targetType === 'flag').map((t) => t.targetId));
+      // A flag operation names its flag (an SDK error report carries the flag key, not a target id).
+      const op = this.registry.find(rollout.operation);
+      for (const k of op?.signalFlagKeys?.(rollout.params) ?? []) flags.add(k);
     }
     return rows
       .filter(

@@ -5,7 +5,8 @@ import { TransactionRunner, Tx } from '../common/transaction';
 import { ChangeRequestEntity } from '../change-requests/change-request.entity';
 import { SignalSeverity } from '../rollouts/domain/halt-policy';
 import { RolloutEngine } from '../rollouts/rollout.engine';
-import { RolloutTargetEntity, RolloutWaveEntity } from '../rollouts/rollout.entity';
+import { OperationRegistry } from '../operations/operation.registry';
+import { RolloutEntity, RolloutTargetEntity, RolloutWaveEntity } from '../rollouts/rollout.entity';
 import { SignalEntity } from './signal.entity';
 import { SEVERITIES } from './dto/signal.dto';
 
@@ -42,6 +43,7 @@ export class SignalsService {
   constructor(
     private readonly tx: TransactionRunner,
     private readonly engine: RolloutEngine,
+    private readonly registry: OperationRegistry,
   ) {}
 
   async report(input: SignalInput): Promise<RecordedSignal> {
@@ -113,6 +115,18 @@ export class SignalsService {
       } else if (row.tenantId) qb.andWhere('t.tenant_id = :tenant', { tenant: row.tenantId });
       else qb.andWhere("t.target_type = 'flag' AND t.target_id = :flag", { flag: row.flagKey });
       for (const r of await qb.getRawMany<{ id: string }>()) candidates.add(r.id);
+    }
+    if (row.flagKey) {
+      // Operations that name a flag in their params (`flag.rollout` targets tenants, not the flag).
+      const active = await m
+        .createQueryBuilder(RolloutEntity, 'r')
+        .innerJoin(ChangeRequestEntity, 'c', 'c.id = r.change_request_id')
+        .where("r.phase = 'apply' AND c.status IN ('running', 'paused')")
+        .getMany();
+      for (const r of active) {
+        if (this.registry.find(r.operation)?.signalFlagKeys?.(r.params).includes(row.flagKey))
+          candidates.add(r.changeRequestId);
+      }
     }
     for (const crId of candidates) {
       if (await this.engine.haltIfNeeded(tx, crId)) halted.push(crId);
