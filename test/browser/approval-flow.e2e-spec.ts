@@ -281,6 +281,7 @@ describe('approval UI in Chromium', () => {
     const halt = page.getByTestId('halt-reason');
     await halt.waitFor();
     await expect(halt.textContent()).resolves.toContain('insight errors up 40x');
+    await page.getByTestId('signals').filter({ hasText: 'critical from pagerduty' }).waitFor();
     await b.shot('09-halted');
 
     // Keyboard: a confirmation opens with Enter and Escape closes it without doing anything.

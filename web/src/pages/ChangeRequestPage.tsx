@@ -33,6 +33,7 @@ export function ChangeRequestPage({ id }: { id: string }) {
   const [targets, setTargets] = useState<TargetStatus[]>([]);
   const failed = useMemo(() => targets.filter((x) => x.status === 'failed' || x.status === 'rollback_failed'), [targets]);
   const [history, setHistory] = useState<AuditItem[]>([]);
+  const [signals, setSignals] = useState<Signal[]>([]);
   const [streamState, setStreamState] = useState<'off' | 'connecting' | 'live' | 'reconnecting'>('off');
   // The plan the user has in front of them: approving names exactly this hash.
   const [reviewed, setReviewed] = useState<{ hash: string; revision: number } | null>(null);
@@ -48,6 +49,28 @@ export function ChangeRequestPage({ id }: { id: string }) {
       get<Page<AuditItem>>(`/api/audit?entityType=change_request&entityId=${encodeURIComponent(id)}&limit=100`)
         .then((h) => setHistory(h.items))
         .catch(() => undefined);
+      // Signals that concern this rollout (its id, or a tenant in its plan), from the audit log's records of them.
+      if (EXECUTING.has(next.status)) {
+        const tenants = new Set(next.plan?.waves.flatMap((w) => w.targets.map((x) => x.tenantId ?? x.id)) ?? []);
+        get<Page<AuditItem>>('/api/audit?action=signal.recorded&limit=200')
+          .then((r) =>
+            setSignals(
+              r.items
+                .map((a) => ({ a, d: (a.data ?? {}) as Record<string, unknown> }))
+                .filter(({ d }) => d.changeRequestId === id || (typeof d.tenantId === 'string' && tenants.has(d.tenantId)))
+                .filter(({ a }) => !next.approvedAt || a.at >= next.approvedAt)
+                .map(({ a, d }) => ({
+                  id: String(a.seq),
+                  source: String(d.source ?? a.actor),
+                  severity: String(d.severity ?? ''),
+                  tenantId: typeof d.tenantId === 'string' ? d.tenantId : null,
+                  count: typeof d.count === 'number' ? d.count : 1,
+                  at: a.at,
+                })),
+            ),
+          )
+          .catch(() => undefined);
+      }
       // Per-target status: every target of a small plan (one request), only the failed ones of a large plan.
       const count = next.plan?.summary.targetCount ?? next.targetCount ?? 0;
       if (EXECUTING.has(next.status) && count <= 1000) {
@@ -121,7 +144,7 @@ export function ChangeRequestPage({ id }: { id: string }) {
       <Summary cr={cr} />
       <ApprovalPanel cr={cr} user={user} history={history} reviewed={reviewed} onReviewed={() => setReviewed({ hash: cr.planHash, revision: cr.revision })} onChanged={load} />
       {(EXECUTING.has(cr.status) || cr.status === 'approved') && (
-        <ExecutionPanel cr={cr} user={user} failed={failed} streamState={streamState} onChanged={load} />
+        <ExecutionPanel cr={cr} user={user} failed={failed} signals={signals} streamState={streamState} onChanged={load} />
       )}
       {cr.plan && (
         <section aria-labelledby="targets-title" className="card">
@@ -491,7 +514,7 @@ const COMMAND_TEXT: Record<Exclude<Command, 'cancel' | 'submit'>, { label: strin
   },
 };
 
-function ExecutionPanel(props: { cr: ChangeRequest; user: User; failed: TargetStatus[]; streamState: string; onChanged: () => Promise<void> }) {
+function ExecutionPanel(props: { cr: ChangeRequest; user: User; failed: TargetStatus[]; signals: Signal[]; streamState: string; onChanged: () => Promise<void> }) {
   const { cr, user } = props;
   const [confirm, setConfirm] = useState<keyof typeof COMMAND_TEXT | null>(null);
   const [busy, setBusy] = useState(false);
@@ -623,7 +646,7 @@ function ExecutionPanel(props: { cr: ChangeRequest; user: User; failed: TargetSt
           </ul>
         </div>
       )}
-      {cr.signals && cr.signals.length > 0 && <Signals signals={cr.signals} />}
+      {props.signals.length > 0 && <Signals signals={props.signals} />}
       <div className="actions">
         {cmds.map((cmd) => {
           const why = whyNot(cmd);
