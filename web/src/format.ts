@@ -29,15 +29,17 @@ const apps = (plan: Plan): string => {
 };
 
 /** The operation in words, e.g. "Deactivate app insight on 1,000 installations". */
-export function operationInWords(cr: Pick<ChangeRequest, 'operation' | 'plan' | 'targetCount'>): string {
+export function operationInWords(cr: Pick<ChangeRequest, 'operation' | 'plan' | 'targetCount' | 'selector'>): string {
   const plan = cr.plan;
   const n = plan?.summary.targetCount ?? cr.targetCount ?? 0;
   const params = (plan?.params ?? {}) as Record<string, unknown>;
+  // List views carry no plan: the selector may still name the app.
+  const app = plan ? apps(plan) : typeof cr.selector?.appKey === 'string' ? cr.selector.appKey : 'an app';
   switch (cr.operation) {
     case 'installation.deactivate':
-      return `Deactivate app ${plan ? apps(plan) : ''} on ${plural(n, 'installation')}`;
+      return `Deactivate ${app === 'an app' ? app : `app ${app}`} on ${plural(n, 'installation')}`;
     case 'installation.reactivate':
-      return `Reactivate app ${plan ? apps(plan) : ''} on ${plural(n, 'installation')}`;
+      return `Reactivate ${app === 'an app' ? app : `app ${app}`} on ${plural(n, 'installation')}`;
     case 'tenant.soft_delete':
       return `Soft-delete ${plural(n, 'tenant')} (mark for deletion; restorable until the retention ends)`;
     case 'tenant.restore':

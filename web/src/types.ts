@@ -109,6 +109,7 @@ export interface ChangeRequest {
   authorName?: string;
   editorIds?: string[];
   editors?: string[];
+  selector?: Record<string, unknown> | null;
   approvalCount?: number;
   expiresAt?: string | null;
   environment?: string | null;

@@ -121,6 +121,7 @@ export function InboxPage() {
               <span className="cr-item-meta">
                 <StatusBadge status={cr.status} /> rev {cr.revision} · by {who(authorOf(cr).id)} · {when(cr.updatedAt ?? cr.createdAt)}
                 {cr.ticket ? ` · ${cr.ticket}` : ''}
+                {cr.status === 'pending' ? ` · ${cr.approvalCount ?? 0} of ${cr.requiredApprovals} approvals` : ''}
               </span>
             </Link>
           </li>
