@@ -3,7 +3,7 @@ import { errorText, get, qs } from '../api';
 import { Empty, ErrorBox } from '../components/ui';
 import { when } from '../format';
 import { Link, setQuery, useLocation } from '../router';
-import type { Page, Tenant } from '../types';
+import type { AuditItem, Page, Tenant } from '../types';
 
 export function TenantsPage() {
   const loc = useLocation();
@@ -122,10 +122,23 @@ export function TenantsPage() {
 
 export function TenantPage({ id }: { id: string }) {
   const [t, setT] = useState<Tenant | null>(null);
+  const [receipt, setReceipt] = useState<Record<string, unknown> | null>(null);
+  const [history, setHistory] = useState<AuditItem[]>([]);
   const [error, setError] = useState<string | null>(null);
   useEffect(() => {
     get<Tenant>(`/api/tenants/${encodeURIComponent(id)}`)
-      .then(setT)
+      .then(async (tenant) => {
+        setT(tenant);
+        if (tenant.status === 'purged') {
+          setReceipt(await get<Record<string, unknown>>(`/api/tenants/${encodeURIComponent(id)}/erasure-receipt`).catch(() => null));
+        }
+        // What happened to the tenant and its installations (soft delete, snapshots, restore, deactivation), newest first.
+        const refs = [{ type: 'tenant', id }, ...tenant.installations.map((i) => ({ type: 'installation', id: `${id}/${i.appKey}` }))];
+        const pages = await Promise.all(
+          refs.map((r) => get<Page<AuditItem>>(`/api/audit${qs({ entityType: r.type, entityId: r.id, limit: 50 })}`).catch(() => ({ items: [] as AuditItem[] }))),
+        );
+        setHistory(pages.flatMap((p) => p.items).sort((a, b) => b.seq - a.seq));
+      })
       .catch((e: unknown) => setError(errorText(e)));
   }, [id]);
   if (error) return <ErrorBox error={error} />;
@@ -194,10 +207,22 @@ export function TenantPage({ id }: { id: string }) {
           )}
         </section>
       )}
-      {t.erasureReceipt && (
+      {(receipt ?? t.erasureReceipt) && (
         <section className="card" aria-labelledby="receipt-title">
           <h2 id="receipt-title">Erasure receipt</h2>
-          <pre>{JSON.stringify(t.erasureReceipt, null, 2)}</pre>
+          <pre className="mono">{JSON.stringify(receipt ?? t.erasureReceipt, null, 2)}</pre>
+        </section>
+      )}
+      {history.length > 0 && (
+        <section className="card" aria-labelledby="tenant-history-title">
+          <h2 id="tenant-history-title">History</h2>
+          <ol className="history">
+            {history.map((h) => (
+              <li key={h.seq}>
+                {when(h.at)} · <span className="mono">{h.action}</span> on <span className="mono">{h.entityType}:{h.entityId}</span> by {h.actor}
+              </li>
+            ))}
+          </ol>
         </section>
       )}
       <p>
