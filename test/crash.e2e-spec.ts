@@ -15,6 +15,9 @@ import {
 // SIGKILL at 20 random moments while it works, then started again. At the end every target was applied exactly once.
 const TARGETS = 2000;
 const KILLS = 20;
+// Waves of at most 100 with a 1 s bake: each restart has a wave to work on, so the 20 kills land while targets run
+// (or during a bake, which must survive a crash too), however fast or loaded the machine is.
+const WAVE_SIZES = [1, 2, 8, 64, ...Array<number>(19).fill(100)];
 
 describe('crash safety', () => {
   const tmp = tempDir();
@@ -68,7 +71,7 @@ describe('crash safety', () => {
           rows.map((r) => r.id),
           'insight',
         ),
-        waves: { sizes: [1, 2, 8, 64], bakeSeconds: 0 },
+        waves: { sizes: WAVE_SIZES, bakeSeconds: 1 },
         ticket: 'CRASH-1',
       }),
     );

@@ -59,16 +59,12 @@ describe('wave engine', () => {
     const afterWave1 = await waitFor(t, a.viewer.token, cr.id, (p) => p.waves[0]?.status === 'completed');
     expect(afterWave1.progress.succeeded).toBe(1);
 
-    const signal = await t
-      .http()
-      .post('/api/signals')
-      .set(bearer(automation))
-      .send({
-        source: 'pagerduty',
-        severity: 'critical',
-        changeRequestId: cr.id,
-        message: 'insight errors up 40x',
-      });
+    const signal = await t.http().post('/api/signals').set(bearer(automation)).send({
+      source: 'pagerduty',
+      severity: 'critical',
+      changeRequestId: cr.id,
+      message: 'insight errors up 40x',
+    });
     expect(signal.status).toBe(201);
     expect(signal.body.halted).toEqual([cr.id]);
 
@@ -230,6 +226,21 @@ describe('wave engine', () => {
     const firstId = Number(/id: (\d+)\nevent: change_request.target_succeeded/.exec(started)?.[1]);
     const resumedStream = await sseUntil(t, cr.id, String(firstId), 'change_request.completed');
     expect(resumedStream.match(/event: change_request.target_succeeded/g)).toHaveLength(19);
+  });
+
+  it('an approved CR with scheduledAt starts by itself when the clock reaches it', async () => {
+    const at = new Date(clock.now().getTime() + 3600_000).toISOString();
+    const cr = await approvedCr(t, a.maker.token, [a.checker1.token], {
+      title: 'scheduled: confluence off for 3',
+      targets: installations(ids.slice(300, 303), 'confluence'),
+      waves: { bakeSeconds: 0 },
+      scheduledAt: at,
+    });
+    await sleep(200);
+    expect((await progress(t, a.viewer.token, cr.id)).status).toBe('approved');
+    clock.advance(3600_000);
+    const done = await waitFor(t, a.viewer.token, cr.id, (p) => p.status === 'completed');
+    expect(done.progress.succeeded).toBe(3);
   });
 
   it('an Alertmanager alert naming a tenant of a completed wave halts the CR; a resolved one only records', async () => {
