@@ -24,8 +24,25 @@ export function ensureWebBuilt(): void {
   const web = join(ROOT, 'web');
   const index = join(web, 'dist', 'index.html');
   const sources = ['src', 'index.html', 'vite.config.ts', 'package.json'].map((f) => join(web, f));
-  if (existsSync(index) && statSync(index).mtimeMs >= Math.max(...sources.map(newestMtime))) return;
-  execFileSync('npm', ['run', 'build', '-w', 'web'], { cwd: ROOT, stdio: 'pipe' });
+  const fresh = () => existsSync(index) && statSync(index).mtimeMs >= Math.max(...sources.map(newestMtime));
+  if (fresh()) return;
+  // Jest runs test files in parallel workers: one builds while the others wait (a build empties web/dist first).
+  const lock = join(web, '.build-lock');
+  const sleep = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+  for (let waited = 0; ; waited += 200) {
+    try {
+      mkdirSync(lock);
+      break;
+    } catch {
+      if (waited > 180_000) rmSync(lock, { recursive: true, force: true }); // a crashed builder's lock
+      sleep(200);
+    }
+  }
+  try {
+    if (!fresh()) execFileSync('npm', ['run', 'build', '-w', 'web'], { cwd: ROOT, stdio: 'pipe' });
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
+  }
 }
 
 /** Makes the test app listen on a loopback port (startTestApp builds it without listening) and returns its URL. */
