@@ -88,7 +88,7 @@ export class WavegateClient extends EventEmitter {
 
   private readonly baseUrl: string;
   private readonly fetchFn: FetchLike;
-  private readonly logger: Logger;
+  readonly logger: Logger;
   private readonly headers: Record<string, string>;
   private readonly options: WavegateClientOptions;
   private readonly refreshIntervalMs: number;
