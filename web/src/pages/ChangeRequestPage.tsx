@@ -24,6 +24,9 @@ const STREAM_EVENTS = [
   ].map((e) => `change_request.${e}`),
 ];
 
+// Events about targets and waves change only the progress.
+const PROGRESS_EVENTS = new Set(STREAM_EVENTS.filter((e) => e === 'progress' || /\.(target|wave|rollback_wave)_/.test(e)));
+
 type Command = 'execute' | 'pause' | 'resume' | 'abort' | 'rollback' | 'cancel' | 'submit';
 
 export function ChangeRequestPage({ id }: { id: string }) {
@@ -40,15 +43,33 @@ export function ChangeRequestPage({ id }: { id: string }) {
 
   const statuses = useMemo(() => new Map(targets.map((t) => [`${t.type}:${t.id}`, t])), [targets]);
 
-  const load = useCallback(async () => {
+  // `progress` re-reads only the rollout's progress (small) and keeps the plan; `full` re-reads the whole CR, and keeps
+  // the same plan object while the plan hash is unchanged so a 10,000-row table is not rebuilt on every event.
+  const crRef = useRef<ChangeRequest | null>(null);
+  const seq = useRef(0);
+  const load = useCallback(async (kind: 'full' | 'progress' = 'full') => {
+    // Loads overlap (a button's own refresh and the stream's); only the latest one started may show its answer.
+    const mine = ++seq.current;
     try {
-      const next = await get<ChangeRequest>(`/api/change-requests/${encodeURIComponent(id)}`);
+      const prev = crRef.current;
+      let next: ChangeRequest | undefined;
+      if (kind === 'progress' && prev) {
+        const p = await get<Partial<ChangeRequest>>(`/api/change-requests/${encodeURIComponent(id)}/progress`);
+        next = { ...prev, ...p, id: prev.id };
+      }
+      // A new status means more than progress changed (approvals, reasons, commands): read the whole CR.
+      if (kind === 'full' || !prev || next!.status !== prev.status) {
+        next = await get<ChangeRequest>(`/api/change-requests/${encodeURIComponent(id)}`);
+        if (prev?.plan && prev.planHash === next.planHash) next = { ...next, plan: prev.plan };
+        get<Page<AuditItem>>(`/api/audit?entityType=change_request&entityId=${encodeURIComponent(id)}&limit=100`)
+          .then((h) => setHistory(h.items))
+          .catch(() => undefined);
+      }
+      if (!next || mine !== seq.current) return;
+      crRef.current = next;
       setCr(next);
       setReviewed((r) => r ?? { hash: next.planHash, revision: next.revision });
       setError(null);
-      get<Page<AuditItem>>(`/api/audit?entityType=change_request&entityId=${encodeURIComponent(id)}&limit=100`)
-        .then((h) => setHistory(h.items))
-        .catch(() => undefined);
       // Signals that concern this rollout (its id, or a tenant in its plan), from the audit log's records of them.
       if (EXECUTING.has(next.status)) {
         const tenants = new Set(next.plan?.waves.flatMap((w) => w.targets.map((x) => x.tenantId ?? x.id)) ?? []);
@@ -86,32 +107,46 @@ export function ChangeRequestPage({ id }: { id: string }) {
   }, [id]);
 
   useEffect(() => {
-    void load();
+    void load('full');
   }, [load]);
 
-  // Live updates: the SSE stream says something changed; re-read the CR at most every 500 ms.
+  // Live updates: the SSE stream says something changed; re-read at most every 500 ms (only the progress when the
+  // events are about targets and waves).
   const status = cr?.status;
   const timer = useRef<number | null>(null);
+  const pendingKind = useRef<'full' | 'progress'>('progress');
   useEffect(() => {
     if (!status || !LIVE.has(status)) {
       setStreamState('off');
       return;
     }
-    const refresh = () => {
+    let live = false;
+    const refresh = (kind: 'full' | 'progress') => {
+      if (kind === 'full') pendingKind.current = 'full';
       if (timer.current !== null) return;
       timer.current = window.setTimeout(() => {
         timer.current = null;
-        void load();
+        const k = pendingKind.current;
+        pendingKind.current = 'progress';
+        void load(k);
       }, 500);
     };
     setStreamState('connecting');
     const es = new EventSource(`/api/change-requests/${encodeURIComponent(id)}/stream`);
-    es.onopen = () => setStreamState('live');
-    es.onmessage = refresh;
-    for (const name of STREAM_EVENTS) es.addEventListener(name, refresh);
-    es.onerror = () => setStreamState('reconnecting');
+    es.onopen = () => {
+      live = true;
+      setStreamState('live');
+    };
+    es.onmessage = () => refresh('full');
+    for (const name of STREAM_EVENTS) es.addEventListener(name, () => refresh(PROGRESS_EVENTS.has(name) ? 'progress' : 'full'));
+    es.onerror = () => {
+      live = false;
+      setStreamState('reconnecting');
+    };
     // A safety net while the stream reconnects: the page never shows stale progress for long.
-    const poll = window.setInterval(() => void load(), 5_000);
+    const poll = window.setInterval(() => {
+      if (!live) void load(EXECUTING.has(status) ? 'progress' : 'full');
+    }, 5_000);
     return () => {
       es.close();
       window.clearInterval(poll);
