@@ -10,6 +10,7 @@ import type { NextFunction, Request, Response } from 'express';
 import { Logger } from 'nestjs-pino';
 import { DataSource } from 'typeorm';
 import { AppModule, AppOptions } from './app.module';
+import { mountClientApiFastPath } from './client-api/client-features.fast-path';
 import { createValidationPipe } from './common/validation';
 import { AppConfig } from './config/config.schema';
 import { MetricsService } from './health/metrics.service';
@@ -36,6 +37,8 @@ export async function createApp(
   app.useLogger(app.get(Logger));
   app.disable('x-powered-by');
   app.enableShutdownHooks();
+  // GET /api/client/features, polled by every SDK, is answered ahead of the Nest pipeline (docs/decisions/0004).
+  mountClientApiFastPath(app);
   // Explicit body parsers so the 1 MiB limit and the JSON-only policy are visible here.
   // Bulk tenant imports (10,000 tenants with their installations) are the one body allowed past 1 MiB.
   app.use('/api/tenants', json({ limit: IMPORT_BODY_LIMIT, strict: false, reviver: refusePrototypeKeys }));
