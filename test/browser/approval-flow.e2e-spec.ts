@@ -98,7 +98,7 @@ describe('approval UI in Chromium', () => {
 
     // The maker's own change request is under "Mine", not "Awaiting my approval".
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Inbox' }).click();
-    await page.getByRole('tab', { name: /Mine/ }).click();
+    await page.getByRole('button', { name: /^Mine/ }).click();
     await expect(page.getByTestId('count-mine').textContent()).resolves.toBe('1');
     await signOut(page);
 

@@ -73,13 +73,12 @@ export function InboxPage() {
           </Link>
         )}
       </div>
-      <div className="tabs" role="tablist" aria-label="Inbox views">
+      <div className="tabs" role="group" aria-label="Inbox views">
         {VIEWS.map((v) => (
           <button
             key={v.key}
             type="button"
-            role="tab"
-            aria-selected={view === v.key}
+            aria-pressed={view === v.key}
             className={view === v.key ? 'tab active' : 'tab'}
             onClick={() => setQuery(loc, { view: v.key })}
           >
