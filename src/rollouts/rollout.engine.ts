@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
-import { Brackets, EntityManager, In } from 'typeorm';
+import { Brackets, EntityManager, In, QueryFailedError } from 'typeorm';
 import { deriveKey } from '../auth/token.codec';
 import { Clock } from '../common/clock';
 import { APP_CONFIG } from '../config/config.module';
@@ -461,7 +461,9 @@ export class RolloutEngine implements OnApplicationBootstrap, OnApplicationShutd
       } catch (e) {
         const reason = e instanceof Error ? e.message : String(e);
         this.logger.warn(`start of ${id} failed: ${reason}`);
-        await this.haltUnstartable(id, reason).catch(() => undefined);
+        // Only a refusal about the CR itself halts it; a database error (e.g. another replica materialised the same
+        // CR at the same moment: duplicate key) is retried on the next tick, which finds the rollout there.
+        if (e instanceof DomainError) await this.haltUnstartable(id, reason).catch(() => undefined);
       }
     }
   }
@@ -732,12 +734,88 @@ export class RolloutEngine implements OnApplicationBootstrap, OnApplicationShutd
   }
 
   /**
+   * The fast path: the whole batch in one transaction without savepoints (each target: claim-and-apply, mark
+   * succeeded, audit entry, outbox event). If any target throws, that transaction rolls back as a whole and the batch
+   * is run again the careful way (`runCarefully`), where a failing target rolls back alone and is recorded.
+   */
+  private async runBatch(
+    op: Operation<unknown>,
+    rollout: RolloutEntity,
+    batch: RolloutTargetEntity[],
+  ): Promise<'ok' | 'stopped'> {
+    if (batch.length === 1) return this.runCarefully(op, rollout, batch);
+    const crId = rollout.changeRequestId;
+    const phase = rollout.phase;
+    const fn = phase === 'apply' ? op.apply : op.undo;
+    if (!fn) return this.runCarefully(op, rollout, batch);
+    try {
+      return await this.tx.run(async (tx) => {
+        if (!(await this.guard(tx, crId, phase))) return 'stopped';
+        for (const t of batch) {
+          const claimed = await rolloutStore.moveTarget(
+            tx.manager,
+            t.id,
+            ['pending', 'running'],
+            { status: 'running', startedAt: tx.now },
+            true,
+          );
+          if (!claimed) continue;
+          const ctx: EngineExecutionContext<unknown> = {
+            tx,
+            changeRequestId: crId,
+            revision: rollout.revision,
+            params: rollout.params,
+            idempotencyKey: t.idempotencyKey,
+            result: {},
+          };
+          await fn.call(op, t.planned, ctx as never);
+          await this.markSucceeded(tx, rollout, t, ctx.result);
+        }
+        return 'ok';
+      });
+    } catch {
+      return this.runCarefully(op, rollout, batch);
+    }
+  }
+
+  private async markSucceeded(
+    tx: Tx,
+    rollout: RolloutEntity,
+    t: RolloutTargetEntity,
+    result: EngineExecutionContext<unknown>['result'],
+  ): Promise<void> {
+    const crId = rollout.changeRequestId;
+    const phase = rollout.phase;
+    await tx.manager.update(
+      RolloutTargetEntity,
+      { id: t.id },
+      { status: 'succeeded', finishedAt: tx.now, error: null, snapshotId: result.snapshotId ?? null },
+    );
+    if (phase === 'undo') {
+      await tx.manager.update(
+        RolloutTargetEntity,
+        { changeRequestId: crId, phase: 'apply', targetType: t.targetType, targetId: t.targetId },
+        { status: 'rolled_back' },
+      );
+    }
+    const type = phase === 'apply' ? 'change_request.target_succeeded' : 'change_request.target_rolled_back';
+    const data = {
+      target: targetRef(t.planned),
+      wave: t.waveIndex,
+      idempotencyKey: t.idempotencyKey,
+      ...(result.snapshotId ? { snapshotId: result.snapshotId, snapshotHash: result.snapshotHash } : {}),
+    };
+    tx.audit({ actor: 'system', action: type, entityType: 'change_request', entityId: crId, data });
+    tx.emit({ type, entityType: 'change_request', entityId: crId, actor: 'system', data });
+  }
+
+  /**
    * Runs a batch of targets in ONE transaction, each target inside its own savepoint: a target's effect, snapshot,
    * audit entry and outbox event commit together (with the batch) or not at all, and a failing target rolls back
    * alone and is recorded as failed. Batching only amortises the transaction and ledger overhead; the guard runs
    * first, so after a halt or a lost lease no target of the batch starts.
    */
-  private async runBatch(
+  private async runCarefully(
     op: Operation<unknown>,
     rollout: RolloutEntity,
     batch: RolloutTargetEntity[],
@@ -779,43 +857,12 @@ export class RolloutEngine implements OnApplicationBootstrap, OnApplicationShutd
             };
             if (!fn) throw new Error(`operation ${op.name} has no ${phase === 'apply' ? 'apply' : 'undo'}`);
             await fn.call(op, t.planned, ctx as never);
-            await sp.update(
-              RolloutTargetEntity,
-              { id: t.id },
-              {
-                status: 'succeeded',
-                finishedAt: tx.now,
-                error: null,
-                snapshotId: ctx.result.snapshotId ?? null,
-              },
-            );
-            if (phase === 'undo') {
-              await sp.update(
-                RolloutTargetEntity,
-                { changeRequestId: crId, phase: 'apply', targetType: t.targetType, targetId: t.targetId },
-                { status: 'rolled_back' },
-              );
-            }
-            const type =
-              phase === 'apply' ? 'change_request.target_succeeded' : 'change_request.target_rolled_back';
-            const data = {
-              target: targetRef(t.planned),
-              wave: t.waveIndex,
-              idempotencyKey: t.idempotencyKey,
-              ...(ctx.result.snapshotId
-                ? { snapshotId: ctx.result.snapshotId, snapshotHash: ctx.result.snapshotHash }
-                : {}),
-            };
-            child.audit({
-              actor: 'system',
-              action: type,
-              entityType: 'change_request',
-              entityId: crId,
-              data,
-            });
-            child.emit({ type, entityType: 'change_request', entityId: crId, actor: 'system', data });
+            await this.markSucceeded(child, rollout, t, ctx.result);
           });
         } catch (e) {
+          // A database error (deadlock, serialization, lost connection) says nothing about the target: the batch
+          // rolls back and is retried on the next tick. Anything else the operation threw is the target's failure.
+          if (e instanceof QueryFailedError) throw e;
           failure = e instanceof Error ? e.message : String(e);
           if (!(e instanceof DomainError)) this.logger.warn(`target ${t.idempotencyKey} failed: ${failure}`);
         }

@@ -164,7 +164,14 @@ export function api(base: string) {
   };
 }
 
+/** A temporary directory; kept (with the servers' logs) when KEEP_CHILD_LOGS is set, for debugging. */
 export function tempDir(): { dir: string; remove(): void } {
   const dir = mkdtempSync(join(tmpdir(), 'wavegate-child-'));
-  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+  return {
+    dir,
+    remove: () => {
+      if (process.env.KEEP_CHILD_LOGS) process.stderr.write(`child server logs kept in ${dir}\n`);
+      else rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
