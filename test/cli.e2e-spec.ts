@@ -19,7 +19,10 @@ describe('CLI: migrate, user create, audit verify', () => {
     TS_NODE_TRANSPILE_ONLY: 'true',
   };
   const cli = (args: string[], input?: string) => {
-    const child = run(process.execPath, ['-r', 'ts-node/register', join(ROOT, 'src/cli.ts'), ...args], { env, cwd: ROOT });
+    const child = run(process.execPath, ['-r', 'ts-node/register', join(ROOT, 'src/cli.ts'), ...args], {
+      env,
+      cwd: ROOT,
+    });
     if (input !== undefined) {
       child.child.stdin?.end(input);
     }
@@ -32,7 +35,10 @@ describe('CLI: migrate, user create, audit verify', () => {
     expect(m.stdout).toMatch(/applied: .*Foundation/);
     expect((await cli(['migrate'])).stdout).toMatch(/no pending migrations/);
 
-    const u = await cli(['user', 'create', '--email', 'Ops@Example.com', '--name', 'Ops', '--roles', 'checker,viewer'], 'a-long-password-1\n');
+    const u = await cli(
+      ['user', 'create', '--email', 'Ops@Example.com', '--name', 'Ops', '--roles', 'checker,viewer'],
+      'a-long-password-1\n',
+    );
     expect(u.stdout).toMatch(/created ops@example.com .* with roles checker, viewer/);
 
     const ok = await cli(['audit', 'verify']);
@@ -41,14 +47,21 @@ describe('CLI: migrate, user create, audit verify', () => {
     const db = new Database(join(dir, 'db.sqlite'));
     db.prepare(`UPDATE audit_entries SET action = 'user.deleted' WHERE seq = 1`).run();
     db.close();
-    await expect(cli(['audit', 'verify'])).rejects.toMatchObject({ code: 1, stdout: expect.stringContaining('"firstBrokenSeq":1') });
+    await expect(cli(['audit', 'verify'])).rejects.toMatchObject({
+      code: 1,
+      stdout: expect.stringContaining('"firstBrokenSeq":1'),
+    });
   }, 120_000);
 
   it('refuses a short password and an unknown role', async () => {
-    await expect(cli(['user', 'create', '--email', 'x@y.z', '--name', 'X'], 'short\n')).rejects.toMatchObject({
-      stderr: expect.stringContaining('password: at least 12 characters'),
-    });
-    await expect(cli(['user', 'create', '--email', 'x@y.z', '--name', 'X', '--roles', 'root'], 'a-long-password-1\n')).rejects.toMatchObject({
+    await expect(cli(['user', 'create', '--email', 'x@y.z', '--name', 'X'], 'short\n')).rejects.toMatchObject(
+      {
+        stderr: expect.stringContaining('password: at least 12 characters'),
+      },
+    );
+    await expect(
+      cli(['user', 'create', '--email', 'x@y.z', '--name', 'X', '--roles', 'root'], 'a-long-password-1\n'),
+    ).rejects.toMatchObject({
       stderr: expect.stringContaining('unknown role(s) root'),
     });
   }, 120_000);

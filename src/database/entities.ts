@@ -9,11 +9,7 @@ import {
 import { EventConsumerEntity, EventEntity } from '../events/event.entity';
 import { EnvironmentEntity } from '../environments/environment.entity';
 import { FlagEntity, FlagEnvironmentEntity, SegmentEntity } from '../flags/flag.entity';
-import {
-  ClientInstanceEntity,
-  FlagErrorReportEntity,
-  FlagMetricEntity,
-} from '../flags/flag-metrics.entity';
+import { ClientInstanceEntity, FlagErrorReportEntity, FlagMetricEntity } from '../flags/flag-metrics.entity';
 import { ApprovalPolicyEntity } from '../policies/approval-policy.entity';
 import { AppEntity, InstallationEntity, TenantEntity } from '../tenants/tenant.entity';
 import { UserEntity } from '../users/user.entity';

@@ -5,4 +5,10 @@ import { Webhooks1764400300000 } from './1764400300000-webhooks';
 import { Rollouts1764400400000 } from './1764400400000-rollouts';
 
 // Every migration, in order. Migrations move forward only and are never edited once landed (STYLE.md habit 7).
-export const MIGRATIONS = [Foundation1764400000000, TenantsChangeRequests1764400100000, Flags1764400200000, Webhooks1764400300000, Rollouts1764400400000];
+export const MIGRATIONS = [
+  Foundation1764400000000,
+  TenantsChangeRequests1764400100000,
+  Flags1764400200000,
+  Webhooks1764400300000,
+  Rollouts1764400400000,
+];
