@@ -572,7 +572,13 @@ export class RolloutEngine implements OnApplicationBootstrap, OnApplicationShutd
   private async startWave(crId: string, phase: RolloutPhase, wave: RolloutWaveEntity): Promise<boolean> {
     return this.tx.run(async (tx) => {
       if (!(await this.guard(tx, crId, phase))) return false;
-      await tx.manager.update(RolloutWaveEntity, { id: wave.id }, { status: 'running', startedAt: tx.now });
+      // Conditional: a wave starts (and its event is written) once, whatever replica or retry gets here.
+      const res = await tx.manager.update(
+        RolloutWaveEntity,
+        { id: wave.id, status: 'pending' },
+        { status: 'running', startedAt: tx.now },
+      );
+      if (res.affected !== 1) return true;
       const type = phase === 'apply' ? 'change_request.wave_started' : 'change_request.rollback_wave_started';
       const data = { wave: wave.waveIndex, size: wave.size, phase };
       tx.audit({ actor: 'system', action: type, entityType: 'change_request', entityId: crId, data });
@@ -588,11 +594,12 @@ export class RolloutEngine implements OnApplicationBootstrap, OnApplicationShutd
       for (const c of await rolloutStore.counts(tx.manager, crId, rollout.phase)) {
         if (c.waveIndex === wave.waveIndex) counts[c.status] = c.n;
       }
-      await tx.manager.update(
+      const res = await tx.manager.update(
         RolloutWaveEntity,
-        { id: wave.id },
+        { id: wave.id, status: 'running' },
         { status: 'completed', finishedAt: tx.now },
       );
+      if (res.affected !== 1) return;
       // Rollback waves do not bake: putting tenants back should not wait.
       const bakeMs = rollout.phase === 'apply' ? rollout.bakeSeconds * 1000 : 0;
       await tx.manager.update(
