@@ -47,24 +47,23 @@ async function setInstallation(
   to: 'active' | 'deactivated',
 ): Promise<void> {
   const m = ctx.tx.manager;
-  const inst = await loadInstallation(m, t);
-  if (inst.status !== from) throw drift(t, from, inst.status);
+  const { tenantId, appKey } = splitInstallation(t.id);
   if (to === 'active') {
     const tenant = await loadTenant(m, t);
     if (tenant.status !== 'active') throw drift(t, 'an active tenant', `in a ${tenant.status} tenant`);
   }
-  // The conditional update is the last line of defence against a concurrent change of the same row.
+  // One conditional UPDATE is both the drift check and the effect (the hot path of a large rollout); only when it
+  // matches no row do we read the row to say what it is instead.
   const res = await m
     .createQueryBuilder()
     .update(InstallationEntity)
     .set({ status: to, deactivatedAt: to === 'deactivated' ? ctx.tx.now : null, updatedAt: ctx.tx.now })
-    .where('tenant_id = :tenantId AND app_key = :appKey AND status = :from', {
-      tenantId: inst.tenantId,
-      appKey: inst.appKey,
-      from,
-    })
+    .where('tenant_id = :tenantId AND app_key = :appKey AND status = :from', { tenantId, appKey, from })
     .execute();
-  if (res.affected !== 1) throw drift(t, from, 'changed concurrently');
+  if (res.affected !== 1) {
+    const inst = await loadInstallation(m, t);
+    throw drift(t, from, inst.status);
+  }
 }
 
 const asDate = (v: unknown): Date | null => (typeof v === 'string' ? new Date(v) : null);

@@ -759,14 +759,6 @@ export class RolloutEngine implements OnApplicationBootstrap, OnApplicationShutd
       return await this.tx.run(async (tx) => {
         if (!(await this.guard(tx, crId, phase))) return 'stopped';
         for (const t of batch) {
-          const claimed = await rolloutStore.moveTarget(
-            tx.manager,
-            t.id,
-            ['pending', 'running'],
-            { status: 'running', startedAt: tx.now },
-            true,
-          );
-          if (!claimed) continue;
           const ctx: EngineExecutionContext<unknown> = {
             tx,
             changeRequestId: crId,
@@ -776,7 +768,7 @@ export class RolloutEngine implements OnApplicationBootstrap, OnApplicationShutd
             result: {},
           };
           await fn.call(op, t.planned, ctx as never);
-          await this.markSucceeded(tx, rollout, t, ctx.result);
+          await this.markSucceeded(tx, rollout, t, ctx.result, false);
         }
         return 'ok';
       });
@@ -790,14 +782,26 @@ export class RolloutEngine implements OnApplicationBootstrap, OnApplicationShutd
     rollout: RolloutEntity,
     t: RolloutTargetEntity,
     result: EngineExecutionContext<unknown>['result'],
+    claimedAlready: boolean,
   ): Promise<void> {
     const crId = rollout.changeRequestId;
     const phase = rollout.phase;
-    await tx.manager.update(
-      RolloutTargetEntity,
-      { id: t.id },
-      { status: 'succeeded', finishedAt: tx.now, error: null, snapshotId: result.snapshotId ?? null },
+    // Conditional, and counts the attempt: on the fast path this is the claim too. A target someone else finished
+    // meanwhile matches no row, and the whole batch rolls back (then runs the careful way, which skips it).
+    const done = await rolloutStore.moveTarget(
+      tx.manager,
+      t.id,
+      ['pending', 'running'],
+      {
+        status: 'succeeded',
+        startedAt: t.status === 'pending' ? tx.now : (t.startedAt ?? tx.now),
+        finishedAt: tx.now,
+        error: null,
+        snapshotId: result.snapshotId ?? null,
+      },
+      claimedAlready ? false : true,
     );
+    if (!done) throw new Error(`target ${t.idempotencyKey} was finished by someone else`);
     if (phase === 'undo') {
       await tx.manager.update(
         RolloutTargetEntity,
@@ -864,7 +868,7 @@ export class RolloutEngine implements OnApplicationBootstrap, OnApplicationShutd
             };
             if (!fn) throw new Error(`operation ${op.name} has no ${phase === 'apply' ? 'apply' : 'undo'}`);
             await fn.call(op, t.planned, ctx as never);
-            await this.markSucceeded(child, rollout, t, ctx.result);
+            await this.markSucceeded(child, rollout, t, ctx.result, true);
           });
         } catch (e) {
           // A database error (deadlock, serialization, lost connection) says nothing about the target: the batch
