@@ -61,8 +61,9 @@ export function ChangeRequestPage({ id }: { id: string }) {
       if (kind === 'full' || !prev || next!.status !== prev.status) {
         next = await get<ChangeRequest>(`/api/change-requests/${encodeURIComponent(id)}`);
         if (prev?.plan && prev.planHash === next.planHash) next = { ...next, plan: prev.plan };
-        get<Page<AuditItem>>(`/api/audit?entityType=change_request&entityId=${encodeURIComponent(id)}&limit=100`)
-          .then((h) => setHistory(h.items))
+        // The lifecycle and the waves; one line per target would bury them (targets are in the table).
+        get<Page<AuditItem>>(`/api/audit?entityType=change_request&entityId=${encodeURIComponent(id)}&limit=500`)
+          .then((h) => setHistory(h.items.filter((a) => !/\.target_/.test(a.action))))
           .catch(() => undefined);
       }
       if (!next || mine !== seq.current) return;
