@@ -198,6 +198,63 @@ describe('approval UI in Chromium', () => {
       .waitFor();
   });
 
+  it('the maker edits a pending change request in the UI: a new revision with a new plan, the approval voided', async () => {
+    const login = await t
+      .http()
+      .post('/api/auth/login')
+      .send({ email: users.maker, password: PASSWORD })
+      .expect(200);
+    const makerToken = (login.body as { accessToken: string }).accessToken;
+    const checker = await t.userToken(['checker']);
+    const ids = ['t050', 't051', 't052', 't053', 't054', 't055', 't056'];
+    const created = await t
+      .http()
+      .post('/api/change-requests')
+      .set(bearer(makerToken))
+      .send({
+        title: 'Retire Insight: third batch',
+        operation: 'installation.deactivate',
+        targets: ids.map((id) => ({ type: 'installation', id: `${id}/insight` })),
+        justification: 'Third batch.',
+      })
+      .expect(201);
+    const { id, planHash } = created.body as { id: string; planHash: string };
+    await t.http().post(`/api/change-requests/${id}/submit`).set(bearer(makerToken)).expect(200);
+    await t
+      .http()
+      .post(`/api/change-requests/${id}/approve`)
+      .set(bearer(checker.token))
+      .send({ planHash })
+      .expect(200);
+
+    const { page } = b;
+    await signIn(page, base, users.maker, PASSWORD);
+    await page.goto(`${base}/ui/change-requests/${id}`);
+    await page.getByRole('button', { name: 'Edit', exact: true }).click();
+    const form = page.getByRole('form', { name: 'Edit change request' });
+    await expect(form.getByText('every approval given so far is voided').isVisible()).resolves.toBe(true);
+    await form.getByLabel(/^Targets/).fill(
+      ids
+        .slice(0, 6)
+        .map((x) => `${x}/insight`)
+        .join('\n'),
+    );
+    await form.getByLabel('Justification').fill('Third batch, without t056 (it migrates next week).');
+    await form.getByRole('button', { name: 'Save revision 2' }).click();
+    await page
+      .getByTestId('revision')
+      .filter({ hasText: /^2 · plan/ })
+      .waitFor();
+    await expect(page.getByTestId('op-words').textContent()).resolves.toBe(
+      'Deactivate app insight on 6 installations',
+    );
+    await expect(page.getByTestId('voided').textContent()).resolves.toContain('1 earlier approval voided');
+    await expect(page.getByTestId('approve-why').textContent()).resolves.toContain(
+      'You wrote this change request',
+    );
+    await b.shot('06-maker-edited-revision-2');
+  });
+
   it('executes to 100 % with live progress; a signal halts a second rollout and the page says why; rollback from the UI', async () => {
     const admin = bearer(t.adminToken);
     const maker = await t.userToken(['maker']);

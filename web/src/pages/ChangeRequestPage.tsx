@@ -3,6 +3,7 @@ import { ApiError, errorText, get, post } from '../api';
 import { hasRole, useSession } from '../auth';
 import { ConfirmDialog, ErrorBox, ProgressBar, StatusBadge } from '../components/ui';
 import { TargetTable } from '../components/TargetTable';
+import { EditChangeRequest } from '../components/EditChangeRequest';
 import { authorOf, duration, isIrreversible, num, operationInWords, pct, plural, sameUser, when } from '../format';
 import { Link } from '../router';
 import { useWho } from '../who';
@@ -372,6 +373,7 @@ function ApprovalPanel(props: { cr: ChangeRequest; user: User; history: AuditIte
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [confirm, setConfirm] = useState<'reject' | 'cancel' | 'submit' | null>(null);
+  const [editing, setEditing] = useState(false);
 
   const current = cr.approvals.filter((a) => a.planHash === cr.planHash && a.voided !== true && a.valid !== false);
   const voided = [...(cr.voidedApprovals ?? []), ...cr.approvals.filter((a) => !current.includes(a))];
@@ -383,7 +385,13 @@ function ApprovalPanel(props: { cr: ChangeRequest; user: User; history: AuditIte
   const isAuthor = sameUser(author.id, user.id);
   const isEditor = (cr.editors ?? cr.editorIds ?? []).some((e) => sameUser(e, user.id));
   const alreadyApproved = current.some((a) => sameUser(approverOf(a), user.id));
-  const stale = props.reviewed !== null && (props.reviewed.hash !== cr.planHash || props.reviewed.revision !== cr.revision);
+  // Only someone who could approve needs to be told the plan moved under them (not its author or editors).
+  const stale =
+    hasRole(user, 'checker') &&
+    !isAuthor &&
+    !isEditor &&
+    props.reviewed !== null &&
+    (props.reviewed.hash !== cr.planHash || props.reviewed.revision !== cr.revision);
 
   // The first reason that applies, in the order the service checks them (who you are, the state, the plan).
   let approveBlocked: string | null = null;
@@ -418,6 +426,7 @@ function ApprovalPanel(props: { cr: ChangeRequest; user: User; history: AuditIte
 
   const canCancel = (isAuthor || hasRole(user, 'admin')) && ['draft', 'pending', 'approved'].includes(cr.status);
   const canSubmit = cr.status === 'draft' && hasRole(user, 'maker', 'admin');
+  const canEdit = (cr.status === 'draft' || cr.status === 'pending') && hasRole(user, 'maker', 'admin');
 
   return (
     <section className="card" aria-labelledby="approvals-title">
@@ -493,6 +502,11 @@ function ApprovalPanel(props: { cr: ChangeRequest; user: User; history: AuditIte
             Submit for approval
           </button>
         )}
+        {canEdit && !editing && (
+          <button type="button" disabled={busy} onClick={() => setEditing(true)}>
+            Edit
+          </button>
+        )}
         {canCancel && (
           <button type="button" disabled={busy} onClick={() => setConfirm('cancel')}>
             Cancel change request
@@ -500,6 +514,15 @@ function ApprovalPanel(props: { cr: ChangeRequest; user: User; history: AuditIte
         )}
       </div>
       <ErrorBox error={error} />
+      {editing && (
+        <EditChangeRequest
+          cr={cr}
+          onDone={(saved) => {
+            setEditing(false);
+            if (saved) void props.onChanged();
+          }}
+        />
+      )}
       <ConfirmDialog
         open={confirm === 'reject'}
         title={`Reject “${cr.title}”?`}
