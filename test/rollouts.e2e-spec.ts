@@ -228,6 +228,26 @@ describe('wave engine', () => {
     expect(resumedStream.match(/event: change_request.target_succeeded/g)).toHaveLength(19);
   });
 
+  it('SSE: a new client gets the progress first, then live events as the next wave runs', async () => {
+    const cr = await approvedCr(t, a.maker.token, [a.checker1.token], {
+      title: 'confluence off for 3 (live)',
+      targets: installations(ids.slice(400, 403), 'confluence'),
+      waves: { sizes: [1, 2], bakeSeconds: 30 },
+    });
+    await execute(t, a.checker1.token, cr.id);
+    await waitFor(t, a.viewer.token, cr.id, (p) => p.waves[0]?.status === 'completed');
+    const text = await sseUntil(t, cr.id, undefined, 'change_request.completed', () => clock.advance(30_000));
+    const events = [...text.matchAll(/event: (\S+)/g)].map((m) => m[1]);
+    expect(events[0]).toBe('progress');
+    expect(events.slice(1)).toEqual([
+      'change_request.wave_started',
+      'change_request.target_succeeded',
+      'change_request.target_succeeded',
+      'change_request.wave_completed',
+      'change_request.completed',
+    ]);
+  });
+
   it('an approved CR with scheduledAt starts by itself when the clock reaches it', async () => {
     const at = new Date(clock.now().getTime() + 3600_000).toISOString();
     const cr = await approvedCr(t, a.maker.token, [a.checker1.token], {
@@ -315,16 +335,26 @@ describe('wave engine', () => {
 });
 
 /** Reads the SSE stream of a CR from `lastEventId` until `stopAt` arrives; returns the raw text. */
-async function sseUntil(t: TestApp, crId: string, lastEventId: string, stopAt: string): Promise<string> {
+async function sseUntil(
+  t: TestApp,
+  crId: string,
+  lastEventId: string | undefined,
+  stopAt: string,
+  onOpen?: () => void,
+): Promise<string> {
   const server = t.app.getHttpServer();
   if (!server.listening) await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   const port = (server.address() as { port: number }).port;
   const ctl = new AbortController();
   const res = await fetch(`http://127.0.0.1:${port}/api/change-requests/${crId}/stream`, {
-    headers: { Authorization: `Bearer ${t.adminToken}`, 'Last-Event-ID': lastEventId },
+    headers: {
+      Authorization: `Bearer ${t.adminToken}`,
+      ...(lastEventId !== undefined ? { 'Last-Event-ID': lastEventId } : {}),
+    },
     signal: ctl.signal,
   });
   expect(res.headers.get('content-type')).toContain('text/event-stream');
+  onOpen?.();
   const reader = res.body!.getReader();
   let text = '';
   const timeout = setTimeout(() => ctl.abort(), 10_000);

@@ -105,7 +105,6 @@ export class RolloutsController {
     @Req() req: Request,
     @Res() res: Response,
   ) {
-    const status = await this.status(id);
     let after: number | null = null;
     if (lastEventId !== undefined && lastEventId !== '') {
       if (!/^\d{1,15}$/.test(lastEventId)) {
@@ -115,6 +114,10 @@ export class RolloutsController {
       }
       after = Number(lastEventId);
     }
+    // Order matters: the head first, then the progress (at least as new), then the subscription, then a replay from
+    // the head, so that no event committed in between is lost (a repeated one is harmless: ids are seqs).
+    const head = await this.events.headSeq();
+    const status = await this.status(id);
     res.status(200);
     res.setHeader('Content-Type', 'text/event-stream');
     res.setHeader('Cache-Control', 'no-cache, no-transform');
@@ -129,7 +132,7 @@ export class RolloutsController {
     };
     // Live events are buffered while the backlog is replayed, then deduplicated by seq.
     let replaying = true;
-    let lastSent = after ?? (await this.events.headSeq());
+    let lastSent = after ?? head;
     const buffered: FeedEvent[] = [];
     const unsubscribe = this.dispatcher.listen((e) => {
       if (replaying) buffered.push(e);
@@ -146,15 +149,14 @@ export class RolloutsController {
     });
     if (after === null) {
       res.write(`event: progress\ndata: ${JSON.stringify({ ...status, at: this.clock.now() })}\n\n`);
-    } else {
-      for (;;) {
-        const batch = await this.events.after(lastSent, 500);
-        for (const e of batch) {
-          lastSent = e.seq;
-          send(e);
-        }
-        if (batch.length < 500) break;
+    }
+    for (;;) {
+      const batch = await this.events.after(lastSent, 500);
+      for (const e of batch) {
+        lastSent = e.seq;
+        send(e);
       }
+      if (batch.length < 500) break;
     }
     replaying = false;
     for (const e of buffered) {
