@@ -1,14 +1,16 @@
 // Benchmark: GET /api/client/features for 200 flags, 200 and 304 responses, against a bare node:http server that
 // returns the same bytes with the same ETag logic (issue 5: aim for at least 70 % of the bare server on 304).
-// Run: npm run bench:client-api   (BENCH_SECONDS, BENCH_CONNECTIONS to change the load; LOG_LEVEL as the server's)
+// Run: npm run bench:client-api   (BENCH_SECONDS, BENCH_CONNECTIONS, BENCH_ROUNDS to change the load; LOG_LEVEL as
+// the server's). Each figure is the median of BENCH_ROUNDS (3) alternating runs.
 import { createServer, Server } from 'node:http';
 import { AddressInfo } from 'node:net';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import autocannon from 'autocannon';
 import { bearer, startTestApp } from '../test/support/test-app';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const FLAGS = 200;
 
 async function load(url: string, headers: Record<string, string>, expect: number): Promise<number> {
@@ -31,7 +33,10 @@ async function load(url: string, headers: Record<string, string>, expect: number
   return r.requests.average;
 }
 
+const fmtLoad = (l: number[]) => l.map((x) => x.toFixed(2)).join(' ');
+
 async function main(): Promise<void> {
+  const loadAtStart = loadavg();
   const t = await startTestApp({ env: { LOG_LEVEL: process.env.LOG_LEVEL ?? 'info' } });
   let bare: Server | undefined;
   try {
@@ -89,14 +94,28 @@ async function main(): Promise<void> {
     const bareUrl = `http://127.0.0.1:${(bare.address() as AddressInfo).port}/api/client/features`;
 
     const auth = { Authorization: token };
-    const wg200 = await load(wgUrl, auth, 200);
-    const bare200 = await load(bareUrl, auth, 200);
-    const wg304 = await load(wgUrl, { ...auth, 'If-None-Match': etag }, 304);
-    const bare304 = await load(bareUrl, { ...auth, 'If-None-Match': etag }, 304);
+    // Alternating rounds, median of each: on a shared machine, load from other processes moves between runs, and
+    // one sequential pair can land on different sides of a spike.
+    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+    const runs = {
+      wg200: [] as number[],
+      bare200: [] as number[],
+      wg304: [] as number[],
+      bare304: [] as number[],
+    };
+    for (let round = 0; round < ROUNDS; round++) {
+      runs.wg200.push(await load(wgUrl, auth, 200));
+      runs.bare200.push(await load(bareUrl, auth, 200));
+      runs.wg304.push(await load(wgUrl, { ...auth, 'If-None-Match': etag }, 304));
+      runs.bare304.push(await load(bareUrl, { ...auth, 'If-None-Match': etag }, 304));
+    }
+    const [wg200, bare200, wg304, bare304] = [runs.wg200, runs.bare200, runs.wg304, runs.bare304].map(median);
 
     const pct = (a: number, b: number) => `${((a / b) * 100).toFixed(0)} %`;
     console.log(
       `client API, ${FLAGS} flags (${(body.length / 1024).toFixed(1)} KiB), ${CONNECTIONS} connections, ${SECONDS} s each, ` +
+        `median of ${ROUNDS} alternating rounds, load average (1/5/15 min) ${fmtLoad(loadAtStart)} at start, ` +
+        `${fmtLoad(loadavg())} at end, ` +
         `node ${process.version}, ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, server log level ${t.config.logLevel}`,
     );
     console.log(`                 Wavegate req/s   bare node:http req/s   ratio`);
@@ -106,6 +125,9 @@ async function main(): Promise<void> {
     console.log(
       `304 (ETag)       ${wg304.toFixed(0).padStart(14)}   ${bare304.toFixed(0).padStart(20)}   ${pct(wg304, bare304)}`,
     );
+    const all = (xs: number[]) => xs.map((x) => x.toFixed(0)).join(' / ');
+    console.log(`rounds: 200 Wavegate ${all(runs.wg200)}, bare ${all(runs.bare200)}`);
+    console.log(`        304 Wavegate ${all(runs.wg304)}, bare ${all(runs.bare304)}`);
   } finally {
     await new Promise((r) => (bare ? bare.close(r) : r(undefined)));
     await t.close();
