@@ -4,6 +4,7 @@
 // a target that drifted fails, it is never "fixed up".
 import { EntityManager } from 'typeorm';
 import { conflict, unprocessable } from '../common/errors';
+import { executeWrite } from '../rollouts/raw-statement';
 import { SnapshotsService, TenantRows } from '../snapshots/snapshots.service';
 import { ErasureReceiptEntity } from '../snapshots/snapshot.entity';
 import { InstallationEntity, TenantEntity } from '../tenants/tenant.entity';
@@ -54,13 +55,12 @@ async function setInstallation(
   }
   // One conditional UPDATE is both the drift check and the effect (the hot path of a large rollout); only when it
   // matches no row do we read the row to say what it is instead.
-  const res = await m
-    .createQueryBuilder()
-    .update(InstallationEntity)
-    .set({ status: to, deactivatedAt: to === 'deactivated' ? ctx.tx.now : null, updatedAt: ctx.tx.now })
-    .where('tenant_id = :tenantId AND app_key = :appKey AND status = :from', { tenantId, appKey, from })
-    .execute();
-  if (res.affected !== 1) {
+  const affected = await executeWrite(
+    m,
+    'UPDATE installations SET status = ?, deactivated_at = ?, updated_at = ? WHERE tenant_id = ? AND app_key = ? AND status = ?',
+    [to, to === 'deactivated' ? ctx.tx.now : null, ctx.tx.now, tenantId, appKey, from],
+  );
+  if (affected !== 1) {
     const inst = await loadInstallation(m, t);
     throw drift(t, from, inst.status);
   }

@@ -28,6 +28,7 @@ import {
 } from './domain/halt-policy';
 import { ENGINE_SETTINGS, EngineSettings } from './engine.settings';
 import { RolloutEntity, RolloutPhase, RolloutTargetEntity, RolloutWaveEntity } from './rollout.entity';
+import { executeWrite } from './raw-statement';
 import { rolloutStore } from './rollout.store';
 
 interface StoredPlan {
@@ -788,19 +789,19 @@ export class RolloutEngine implements OnApplicationBootstrap, OnApplicationShutd
     const phase = rollout.phase;
     // Conditional, and counts the attempt: on the fast path this is the claim too. A target someone else finished
     // meanwhile matches no row, and the whole batch rolls back (then runs the careful way, which skips it).
-    const done = await rolloutStore.moveTarget(
-      tx.manager,
-      t.id,
-      ['pending', 'running'],
-      {
-        status: 'succeeded',
-        startedAt: t.status === 'pending' ? tx.now : (t.startedAt ?? tx.now),
-        finishedAt: tx.now,
-        error: null,
-        snapshotId: result.snapshotId ?? null,
-      },
-      claimedAlready ? false : true,
-    );
+    const done =
+      (await executeWrite(
+        tx.manager,
+        "UPDATE rollout_targets SET status = 'succeeded', started_at = ?, finished_at = ?, error = NULL, " +
+          "snapshot_id = ?, attempts = attempts + ? WHERE id = ? AND status IN ('pending', 'running')",
+        [
+          t.status === 'pending' ? tx.now : (t.startedAt ?? tx.now),
+          tx.now,
+          result.snapshotId ?? null,
+          claimedAlready ? 0 : 1,
+          t.id,
+        ],
+      )) === 1;
     if (!done) throw new Error(`target ${t.idempotencyKey} was finished by someone else`);
     if (phase === 'undo') {
       await tx.manager.update(
