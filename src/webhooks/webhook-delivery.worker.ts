@@ -149,8 +149,25 @@ export class WebhookDeliveryWorker implements OnApplicationBootstrap, BeforeAppl
       const allowlist = await loadAllowlist(tx.manager);
       const policy = new DestinationPolicy(allowlist);
       const out: Job[] = [];
-      for (const d of heads.slice(0, MAX_CONCURRENT - this.inFlight.size)) {
-        if (!(await this.claim(tx, d.subscriptionId))) continue;
+      for (const head of heads.slice(0, MAX_CONCURRENT - this.inFlight.size)) {
+        if (!(await this.claim(tx, head.subscriptionId))) continue;
+        // Re-read after the lease: on PostgreSQL the heads were read before the lease's row lock, so a send that
+        // finished meanwhile (and released the lease) may already have completed this delivery.
+        const d = await tx.manager.findOne(WebhookDeliveryEntity, {
+          where: { id: head.id, status: 'pending' },
+        });
+        if (!d) {
+          await tx.manager.update(
+            WebhookSubscriptionEntity,
+            { id: head.subscriptionId, leaseOwner: this.owner },
+            { leaseOwner: null, leaseUntil: null },
+          );
+          this.again = true;
+          continue;
+        }
+        // Our lease UPDATE holds the subscription row, and a finishing send updates that row last: so it either
+        // committed before the re-read above, or it is still in flight now (this process re-enters its own lease).
+        if (this.inFlight.has(head.subscriptionId)) continue;
         const sub = await tx.manager.findOneOrFail(WebhookSubscriptionEntity, {
           where: { id: d.subscriptionId },
         });
