@@ -5,6 +5,7 @@ import { UuidParam } from '../common/params';
 import { AccessRule, Principal, READERS } from '../common/principal';
 import {
   ApproveDto,
+  BreakGlassDto,
   CreateChangeRequestDto,
   EditChangeRequestDto,
   ListChangeRequestsQueryDto,
@@ -83,5 +84,17 @@ export class ChangeRequestsController {
   @Access(...OPERATORS)
   execute(@CurrentPrincipal() p: Principal, @UuidParam('id') id: string) {
     return this.crs.command(p, id, { type: 'execute' });
+  }
+
+  /**
+   * Emergency path (design rule 8): an admin starts a reversible draft or pending CR without approval, with an
+   * incident reference. Flagged in the audit log and in the `change_request.started` event (webhooks always
+   * deliver it); never for irreversible operations such as purge.
+   */
+  @Post(':id/break-glass')
+  @HttpCode(200)
+  @Access('admin')
+  breakGlass(@CurrentPrincipal() p: Principal, @UuidParam('id') id: string, @Body() dto: BreakGlassDto) {
+    return this.crs.command(p, id, { type: 'break_glass_execute', incidentRef: dto.incidentRef.trim() });
   }
 }

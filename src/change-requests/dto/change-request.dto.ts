@@ -2,9 +2,9 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import {
   IsArray,
+  IsISO8601,
   IsIn,
   IsInt,
-  IsISO8601,
   IsObject,
   IsOptional,
   IsString,
@@ -126,6 +126,15 @@ export class RejectDto {
   @IsString()
   @MaxLength(5000)
   comment!: string;
+}
+
+/** Emergency path (design rule 8): an admin runs a reversible change without approval, naming the incident. */
+export class BreakGlassDto {
+  @ApiProperty({ example: 'INC-4711', description: 'The incident this emergency change answers' })
+  @IsString()
+  @MinLength(3)
+  @MaxLength(200)
+  incidentRef!: string;
 }
 
 export class ReasonDto {
