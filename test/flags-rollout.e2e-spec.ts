@@ -69,6 +69,10 @@ describe('flag.rollout (e2e)', () => {
 
   beforeAll(async () => {
     process.env.WAVEGATE_ENGINE_POLL_MS = '20';
+    // Small batches, run concurrently (on PostgreSQL; SQLite serialises transactions): targets of one wave then
+    // write the same flag environment from several transactions at once.
+    process.env.WAVEGATE_ENGINE_BATCH = '4';
+    process.env.WAVEGATE_ENGINE_CONCURRENCY = '8';
     clock = new FakeClock('2026-03-01T10:00:00.000Z');
     t = await startTestApp({ clock });
     await t.app.listen(0, '127.0.0.1');
@@ -114,6 +118,8 @@ describe('flag.rollout (e2e)', () => {
   }, 120_000);
 
   afterAll(async () => {
+    delete process.env.WAVEGATE_ENGINE_BATCH;
+    delete process.env.WAVEGATE_ENGINE_CONCURRENCY;
     unleash?.destroy();
     await sdk?.close();
     await t?.close();
@@ -261,4 +267,41 @@ describe('flag.rollout (e2e)', () => {
     const halted = await waitFor(t, a.viewer.token, cr.id, (x) => x.status === 'halted', 5_000);
     expect(halted.haltReason).toContain('500 on /checkout');
   }, 60_000);
+  it('one wave of 200 tenants in concurrent batches: every tenant ends up in the strategy, none lost', async () => {
+    const many = await importTenants(t, 200, { prefix: 'bulk' });
+    const flag = await t.http().post('/api/flags').set(bearer(a.maker.token)).send({ key: 'bulk-flag' });
+    expect(flag.status).toBe(201);
+    const cr = await approvedCr(t, a.maker.token, [a.checker1.token, a.checker2.token, a.checker3.token], {
+      title: 'Roll out bulk-flag',
+      operation: 'flag.rollout',
+      params: { flag: 'bulk-flag', environment: 'production' },
+      targets: many.map((id) => ({ type: 'tenant', id })),
+      waves: { sizes: [200], bakeSeconds: 1 },
+      justification: 'Concurrent writers on one flag environment',
+      ticket: 'OPS-2',
+    });
+    await execute(t, a.checker1.token, cr.id);
+    const done = await waitFor(t, a.viewer.token, cr.id, (x) => x.status === 'completed', 60_000);
+    expect(done.progress.succeeded).toBe(200);
+    const res = await t.http().get('/api/flags/bulk-flag').set(bearer(a.viewer.token));
+    const config = res.body.environments.production as {
+      enabled: boolean;
+      version: number;
+      strategies: { parameters: Record<string, string> }[];
+    };
+    expect(config.enabled).toBe(true);
+    expect(config.strategies[0].parameters.tenantIds.split(',').sort()).toEqual([...many].sort());
+    // One versioned write per tenant.
+    expect(config.version).toBe(1 + 200);
+    const served = await fetch(`${base}/api/client/features`, { headers: { Authorization: clientToken } });
+    const feature = (
+      (await served.json()) as { features: { name: string; strategies: unknown[] }[] }
+    ).features.find((f) => f.name === 'bulk-flag');
+    expect(feature?.strategies).toEqual([
+      expect.objectContaining({
+        name: 'default',
+        constraints: [expect.objectContaining({ contextName: 'tenantId', operator: 'IN' })],
+      }),
+    ]);
+  }, 120_000);
 });
