@@ -555,7 +555,7 @@ export class RolloutEngine implements OnApplicationBootstrap, OnApplicationShutd
     let stop = false;
     let next = 0;
     const worker = async () => {
-      while (!stop && next < chunks.length) {
+      while (!stop && !this.stopped && next < chunks.length) {
         const chunk = chunks[next++];
         if ((await this.runBatch(op, rollout, chunk)) === 'stopped') stop = true;
         // better-sqlite3 answers synchronously, so without this the loop would never yield to the event loop and
@@ -673,7 +673,7 @@ export class RolloutEngine implements OnApplicationBootstrap, OnApplicationShutd
     let stop = false;
     let next = 0;
     const worker = async () => {
-      while (!stop && next < batch.length) {
+      while (!stop && !this.stopped && next < batch.length) {
         const t = batch[next++];
         const claimed = await this.tx.run(async (tx) => {
           if (!(await this.guard(tx, crId, 'apply'))) return 'stopped' as const;
