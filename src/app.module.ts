@@ -8,6 +8,7 @@ import { AuthModule } from './auth/auth.module';
 import { ChangeRequestsModule } from './change-requests/change-requests.module';
 import { ClientApiModule } from './client-api/client-api.module';
 import { AuditModule } from './audit/audit.module';
+import { CommonModule } from './common/common.module';
 import { Clock, SystemClock } from './common/clock';
 import { HttpExceptionFilter } from './common/http-exception.filter';
 import { ConfigModule } from './config/config.module';
@@ -69,6 +70,7 @@ export class AppModule {
         }),
         ThrottlerModule.forRoot([{ name: 'login', ttl: 60_000, limit: config.loginRateLimit }]),
         DatabaseModule.forRoot(config.database),
+        CommonModule,
         HealthModule,
         EventsModule,
         AuthModule,

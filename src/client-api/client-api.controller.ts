@@ -3,6 +3,7 @@ import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { Access, CurrentPrincipal } from '../common/auth.decorators';
 import { forbidden } from '../common/errors';
+import { SseConnections } from '../common/sse.connections';
 import { Principal } from '../common/principal';
 import { FlagMetricsService, parseErrorReports, parseMetrics } from '../flags/flag-metrics.service';
 import { Snapshot, SnapshotService } from '../flags/snapshot.service';
@@ -35,6 +36,7 @@ export function etagMatches(header: string | undefined, etag: string): boolean {
 export class ClientApiController {
   constructor(
     private readonly snapshots: SnapshotService,
+    private readonly sse: SseConnections,
     private readonly metrics: FlagMetricsService,
     private readonly signals: SignalsService,
   ) {}
@@ -97,13 +99,7 @@ export class ClientApiController {
   @Access('token:client')
   stream(@CurrentPrincipal() p: Principal, @Req() req: Request, @Res() res: Response): void {
     const first = snapshotFor(this.snapshots, p);
-    res.status(200);
-    res.setHeader('Content-Type', 'text/event-stream; charset=utf-8');
-    res.setHeader('Cache-Control', 'no-cache, no-transform');
-    res.setHeader('Connection', 'keep-alive');
-    res.setHeader('X-Accel-Buffering', 'no');
-    res.flushHeaders();
-    req.socket.setNoDelay(true);
+    this.sse.open(req, res);
     req.socket.setKeepAlive(true);
     let lastSent = req.headers['last-event-id'];
     const send = (event: string, s: Snapshot) => {

@@ -1,0 +1,34 @@
+import { BeforeApplicationShutdown, Injectable } from '@nestjs/common';
+import type { Request, Response } from 'express';
+
+/**
+ * Open server-sent-event responses. A stream never ends by itself, so without this a graceful shutdown (SIGTERM,
+ * `app.close()`) would wait forever for its clients; here every stream is ended before the server closes, and
+ * clients reconnect (to another replica) with their Last-Event-ID.
+ */
+@Injectable()
+export class SseConnections implements BeforeApplicationShutdown {
+  private readonly streams = new Set<Response>();
+
+  /** Starts an event stream on `res` and tracks it until the client goes away. */
+  open(req: Request, res: Response): void {
+    res.status(200);
+    res.setHeader('Content-Type', 'text/event-stream; charset=utf-8');
+    res.setHeader('Cache-Control', 'no-cache, no-transform');
+    res.setHeader('Connection', 'keep-alive');
+    res.setHeader('X-Accel-Buffering', 'no');
+    res.flushHeaders();
+    req.socket.setNoDelay(true);
+    this.streams.add(res);
+    req.on('close', () => this.streams.delete(res));
+  }
+
+  get size(): number {
+    return this.streams.size;
+  }
+
+  beforeApplicationShutdown(): void {
+    for (const res of this.streams) res.end();
+    this.streams.clear();
+  }
+}
