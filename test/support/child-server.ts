@@ -3,7 +3,7 @@
 // database of the test's own, killed with SIGKILL and started again.
 import { ChildProcess, execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -113,8 +113,12 @@ export class ChildServer {
     this.starts++;
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
-      if (this.child.exitCode !== null)
-        throw new Error(`server exited with ${this.child.exitCode}; see ${this.logFile}`);
+      if (this.child.exitCode !== null) {
+        // The log's tail in the message, so a CI failure shows why the server would not start.
+        await new Promise((r) => setTimeout(r, 100));
+        const tail = existsSync(this.logFile) ? readFileSync(this.logFile, 'utf8').slice(-3000) : '(no log)';
+        throw new Error(`server exited with ${this.child.exitCode}; log tail:\n${tail}`);
+      }
       try {
         const res = await fetch(`${this.url}/health/live`);
         if (res.status === 200) return;
