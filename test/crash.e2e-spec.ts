@@ -44,7 +44,7 @@ describe('crash safety', () => {
   });
 
   it(`every one of ${TARGETS} targets is applied exactly once across ${KILLS} SIGKILLs`, async () => {
-    const http = api(server.url);
+    const http = api(() => server.url);
     const admin = await http.login(ADMIN_EMAIL, ADMIN_PASSWORD);
     const users: Record<string, string> = {};
     for (const [name, roles] of [
@@ -86,7 +86,7 @@ describe('crash safety', () => {
     expect((await http.post(`/api/change-requests/${cr.id}/execute`, users.c1)).status).toBe(200);
 
     const succeeded = async () => {
-      const r = await api(server.url).get(`/api/change-requests/${cr.id}/progress`, users.c1);
+      const r = await http.get(`/api/change-requests/${cr.id}/progress`, users.c1);
       return { n: Number(r.body.progress?.succeeded ?? 0), status: String(r.body.status) };
     };
     let kills = 0;

@@ -75,20 +75,34 @@ export async function freshDatabase(dir: string): Promise<ServerDb> {
 
 export class ChildServer {
   private child?: ChildProcess;
-  readonly url: string;
   starts = 0;
 
   constructor(
     private readonly cli: string,
-    private readonly port: number,
+    private port: number,
     private readonly databaseUrl: string,
     private readonly logFile: string,
     private readonly env: Record<string, string> = {},
-  ) {
-    this.url = `http://127.0.0.1:${port}`;
+  ) {}
+
+  /** Where the server listens now (the port changes only if another process took it while this one was down). */
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
   }
 
   async start(timeoutMs = 30_000): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.startOnce(timeoutMs);
+      } catch (e) {
+        // Parallel test files pick free ports too; if one took ours between a kill and the restart, move.
+        if (attempt >= 3 || !String(e).includes('EADDRINUSE')) throw e;
+        this.port = await freePort();
+      }
+    }
+  }
+
+  private async startOnce(timeoutMs: number): Promise<void> {
     const log = createWriteStream(this.logFile, { flags: 'a' });
     this.child = spawn(process.execPath, [this.cli, 'serve'], {
       cwd: ROOT,
@@ -145,9 +159,9 @@ export class ChildServer {
 }
 
 /** A small JSON client for a child server. */
-export function api(base: string) {
+export function api(base: string | (() => string)) {
   const call = async (method: string, path: string, token?: string, body?: unknown) => {
-    const res = await fetch(`${base}${path}`, {
+    const res = await fetch(`${typeof base === 'function' ? base() : base}${path}`, {
       method,
       headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
       body: body === undefined ? undefined : JSON.stringify(body),
