@@ -41,6 +41,12 @@ describe('loadConfig', () => {
     ]);
   });
 
+  it('validates the engine tuning variables with the others', () => {
+    expect(() => loadConfig({ WAVEGATE_ENGINE_BATCH: '0', WAVEGATE_ENGINE_DISABLED: 'yes' }, dir())).toThrow(
+      /WAVEGATE_ENGINE_BATCH: must be between 1 and 1000[\s\S]*WAVEGATE_ENGINE_DISABLED/,
+    );
+  });
+
   it('requires an explicit secret with PostgreSQL', () => {
     expect(() => loadConfig({ DATABASE_URL: 'postgres://postgres@127.0.0.1/test' }, dir())).toThrow(
       /WAVEGATE_SECRET/,

@@ -56,6 +56,19 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   const sessionTtlSeconds = int('WAVEGATE_SESSION_TTL_SECONDS', 12 * 3600, 60, 30 * 24 * 3600);
   const loginRateLimit = int('WAVEGATE_LOGIN_RATE_LIMIT', 10, 1, 10000);
 
+  // Wave-engine tuning (read by src/rollouts/engine.settings.ts); validated here so a bad value is reported with
+  // the others at boot.
+  int('WAVEGATE_ENGINE_CONCURRENCY', 8, 1, 256);
+  int('WAVEGATE_ENGINE_BATCH', 16, 1, 1000);
+  int('WAVEGATE_ENGINE_POLL_MS', 200, 5, 60_000);
+  int('WAVEGATE_ENGINE_LEASE_MS', 15_000, 500, 3_600_000);
+  int('WAVEGATE_HTTP_OPERATION_TIMEOUT_MS', 10_000, 100, 120_000);
+  int('WAVEGATE_HTTP_OPERATION_BACKOFF_MS', 500, 0, 60_000);
+  const engineDisabled = env.WAVEGATE_ENGINE_DISABLED;
+  if (engineDisabled !== undefined && engineDisabled !== '' && !['true', 'false'].includes(engineDisabled)) {
+    problems.push(`WAVEGATE_ENGINE_DISABLED: must be "true" or "false", got "${engineDisabled}"`);
+  }
+
   const rawUrl = env.DATABASE_URL?.trim() || 'sqlite:data/wavegate.sqlite';
   let database: DatabaseConfig = { kind: 'sqlite', path: resolve(cwd, 'data/wavegate.sqlite'), url: rawUrl };
   if (rawUrl.startsWith('sqlite:')) {
