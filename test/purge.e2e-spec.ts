@@ -76,6 +76,13 @@ describe('soft delete, restore, purge', () => {
     expect(p1.status).toBe('soft_deleted');
     expect(p1.purgeAfter).toBe(new Date(clock.now().getTime() + 30 * DAY).toISOString());
     expect(p1.installations.every((i) => i.status === 'deactivated')).toBe(true);
+    const snaps = await t.http().get('/api/tenants/p1/snapshots').set(bearer(a.viewer.token));
+    expect(snaps.status).toBe(200);
+    expect(snaps.body.items).toEqual([
+      expect.objectContaining({ changeRequestId: cr.id, operation: 'tenant.soft_delete', readable: true }),
+    ]);
+    expect(JSON.stringify(snaps.body)).not.toContain('sealed');
+    await t.http().get('/api/tenants/nope/snapshots').set(bearer(a.viewer.token)).expect(404);
     const targets = await t.http().get(`/api/change-requests/${cr.id}/targets`).set(bearer(a.viewer.token));
     expect(targets.body.items.every((x: { snapshotId?: string }) => typeof x.snapshotId === 'string')).toBe(
       true,

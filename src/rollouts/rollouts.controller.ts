@@ -19,7 +19,8 @@ import { AccessRule, Principal, READERS } from '../common/principal';
 import { TransactionRunner } from '../common/transaction';
 import { EventsDispatcher } from '../events/events.dispatcher';
 import { EventsService, FeedEvent } from '../events/events.service';
-import { ErasureReceiptEntity } from '../snapshots/snapshot.entity';
+import { ErasureReceiptEntity, TenantKeyEntity, TenantSnapshotEntity } from '../snapshots/snapshot.entity';
+import { TenantEntity } from '../tenants/tenant.entity';
 import { ListTargetsQueryDto, RolloutCommandDto } from './dto/rollout.dto';
 import { RolloutsService } from './rollouts.service';
 import { Clock } from '../common/clock';
@@ -165,6 +166,34 @@ export class RolloutsController {
         send(e);
       }
     }
+  }
+
+  /** The tenant's snapshots (what was kept before each destructive step): metadata only, never the contents. */
+  @Get('tenants/:id/snapshots')
+  @Access(...READERS)
+  async snapshots(@Param('id') id: string) {
+    return this.tx.read(async (m) => {
+      if (!(await m.exists(TenantEntity, { where: { id } })))
+        throw notFound('TENANT.NOT_FOUND', `No tenant "${id}"`);
+      const rows = await m.find(TenantSnapshotEntity, {
+        where: { tenantId: id },
+        order: { createdAt: 'DESC', id: 'ASC' },
+        select: { id: true, changeRequestId: true, reason: true, hash: true, createdAt: true },
+      });
+      const key = await m.findOne(TenantKeyEntity, { where: { tenantId: id } });
+      // After a purge the key is destroyed: any snapshot left anywhere (a backup) can no longer be decrypted.
+      const readable = key !== null && key.destroyedAt === null;
+      return {
+        items: rows.map((r) => ({
+          id: r.id,
+          changeRequestId: r.changeRequestId,
+          operation: r.reason,
+          sha256: r.hash,
+          at: r.createdAt,
+          readable,
+        })),
+      };
+    });
   }
 
   @Get('tenants/:id/erasure-receipt')

@@ -169,7 +169,15 @@ export interface Tenant {
   createdAt?: string;
   updatedAt?: string;
   installations: { appKey: string; status: string; deactivatedAt?: string | null }[];
-  snapshots?: { id?: string; changeRequestId?: string; operation?: string; at?: string; createdAt?: string }[];
+  snapshots?: {
+    id?: string;
+    changeRequestId?: string | null;
+    operation?: string;
+    at?: string;
+    createdAt?: string;
+    sha256?: string;
+    readable?: boolean;
+  }[];
   erasureReceipt?: Record<string, unknown> | null;
 }
 

@@ -123,12 +123,18 @@ export function TenantsPage() {
 export function TenantPage({ id }: { id: string }) {
   const [t, setT] = useState<Tenant | null>(null);
   const [receipt, setReceipt] = useState<Record<string, unknown> | null>(null);
+  const [snapshots, setSnapshots] = useState<NonNullable<Tenant['snapshots']> | null>(null);
   const [history, setHistory] = useState<AuditItem[]>([]);
   const [error, setError] = useState<string | null>(null);
   useEffect(() => {
     get<Tenant>(`/api/tenants/${encodeURIComponent(id)}`)
       .then(async (tenant) => {
         setT(tenant);
+        setSnapshots(
+          await get<{ items: NonNullable<Tenant['snapshots']> }>(`/api/tenants/${encodeURIComponent(id)}/snapshots`)
+            .then((r) => r.items)
+            .catch(() => null),
+        );
         if (tenant.status === 'purged') {
           setReceipt(await get<Record<string, unknown>>(`/api/tenants/${encodeURIComponent(id)}/erasure-receipt`).catch(() => null));
         }
@@ -190,17 +196,19 @@ export function TenantPage({ id }: { id: string }) {
           </ul>
         )}
       </section>
-      {t.snapshots && (
+      {(snapshots ?? t.snapshots) && (
         <section className="card" aria-labelledby="snap-title">
           <h2 id="snap-title">Snapshots</h2>
-          {t.snapshots.length === 0 ? (
+          {(snapshots ?? t.snapshots ?? []).length === 0 ? (
             <Empty>No snapshots.</Empty>
           ) : (
             <ul>
-              {t.snapshots.map((s, i) => (
+              {(snapshots ?? t.snapshots ?? []).map((s, i) => (
                 <li key={s.id ?? i}>
                   {when(s.at ?? s.createdAt)} {s.operation ?? ''}{' '}
                   {s.changeRequestId && <Link to={`/change-requests/${s.changeRequestId}`}>change request</Link>}
+                  {s.sha256 && <span className="mono"> sha256 {s.sha256.slice(0, 12)}…</span>}
+                  {s.readable === false && <strong> (key destroyed: unreadable)</strong>}
                 </li>
               ))}
             </ul>
