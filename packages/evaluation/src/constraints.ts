@@ -1,4 +1,4 @@
-import { contextTime, resolveContextValue } from './context';
+import { contextTime, resolveContextValue, stringSet } from './context';
 import { CidrSet } from './ip';
 import { compileRe2 } from './re2';
 import { compareSemverString, parseSemver } from './semver';
@@ -91,10 +91,10 @@ function compileOperator(c: Constraint, env: ConstraintEnv): ConstraintMatcher |
   switch (c.operator) {
     case 'IN':
     case 'NOT_IN': {
-      const set = new Set(cleanValues(c.values));
+      const set = stringSet(cleanValues(c.values));
       const isIn = (ctx: EvaluationContext): boolean => {
         const value = resolveContextValue(ctx, field);
-        return value !== undefined && set.has(value);
+        return value !== undefined && set[value] === true;
       };
       return c.operator === 'IN' ? isIn : (ctx) => !isIn(ctx);
     }
@@ -109,17 +109,20 @@ function compileOperator(c: Constraint, env: ConstraintEnv): ConstraintMatcher |
     case 'NUM_LTE': {
       const target = Number(c.value);
       if (Number.isNaN(target)) return NEVER;
-      const op = c.operator;
-      return (ctx) => {
-        // Number(undefined) is NaN, Number('') is 0: as in the SDKs.
-        const n = Number(resolveContextValue(ctx, field));
-        if (Number.isNaN(n)) return false;
-        if (op === 'NUM_EQ') return n === target;
-        if (op === 'NUM_GT') return n > target;
-        if (op === 'NUM_GTE') return n >= target;
-        if (op === 'NUM_LT') return n < target;
-        return n <= target;
-      };
+      // Number(undefined) is NaN, Number('') is 0: as in the SDKs. A comparison with NaN is false.
+      // One closure per operator: the hot path does not branch on it.
+      switch (c.operator) {
+        case 'NUM_EQ':
+          return (ctx) => Number(resolveContextValue(ctx, field)) === target;
+        case 'NUM_GT':
+          return (ctx) => Number(resolveContextValue(ctx, field)) > target;
+        case 'NUM_GTE':
+          return (ctx) => Number(resolveContextValue(ctx, field)) >= target;
+        case 'NUM_LT':
+          return (ctx) => Number(resolveContextValue(ctx, field)) < target;
+        default:
+          return (ctx) => Number(resolveContextValue(ctx, field)) <= target;
+      }
     }
     case 'DATE_AFTER':
     case 'DATE_BEFORE': {

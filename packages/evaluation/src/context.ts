@@ -4,6 +4,7 @@ import type { EvaluationContext } from './types';
 // as a string; null and undefined mean "absent". No allocation for string values.
 export function resolveContextValue(context: EvaluationContext, field: string): string | undefined {
   let value: unknown = context[field];
+  if (typeof value === 'string') return value;
   if (value === undefined || value === null) {
     const properties = context.properties;
     value = properties === undefined || properties === null ? undefined : properties[field];
@@ -24,3 +25,14 @@ export function contextTime(context: EvaluationContext, now: () => number): numb
 }
 
 export const EMPTY_CONTEXT: EvaluationContext = Object.freeze({}) as EvaluationContext;
+
+// A set of strings as a prototype-less dictionary: `has[value] === true`. For the hot path, where a keyed
+// load on it is about twice as fast as Set.prototype.has; any string, `__proto__` included, is an
+// ordinary key.
+export type StringSet = Readonly<Record<string, true | undefined>>;
+
+export function stringSet(values: Iterable<string>): StringSet {
+  const set = Object.create(null) as Record<string, true | undefined>;
+  for (const v of values) set[v] = true;
+  return set;
+}

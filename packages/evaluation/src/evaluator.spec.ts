@@ -227,3 +227,33 @@ describe('applyDelta', () => {
     expect(next.segments).toEqual([]);
   });
 });
+
+describe('names that are Object.prototype keys', () => {
+  const e = compile(
+    response([
+      {
+        name: '__proto__',
+        enabled: true,
+        strategies: [{ name: 'userWithId', parameters: { userIds: '__proto__,constructor' } }],
+      },
+      {
+        name: 'in',
+        enabled: true,
+        strategies: [
+          { name: 'default', constraints: [{ contextName: 'plan', operator: 'IN', values: ['toString'] }] },
+        ],
+      },
+    ]),
+  );
+
+  it('are ordinary flag names, user ids and IN values', () => {
+    expect(e.isEnabled('__proto__', { userId: '__proto__' })).toBe(true);
+    expect(e.isEnabled('__proto__', { userId: 'constructor' })).toBe(true);
+    expect(e.isEnabled('__proto__', { userId: 'toString' })).toBe(false);
+    expect(e.isEnabled('constructor', {}, true)).toBe(true);
+    expect(e.isEnabled('hasOwnProperty')).toBe(false);
+    expect(e.isEnabled('in', { properties: { plan: 'toString' } })).toBe(true);
+    expect(e.isEnabled('in', { properties: { plan: 'valueOf' } })).toBe(false);
+    expect(e.isEnabled('in', { properties: { plan: '__proto__' } })).toBe(false);
+  });
+});

@@ -28,7 +28,12 @@ interface CompiledDependency {
   variants: ReadonlySet<string> | undefined;
 }
 
-interface CompiledFlag {
+// A compiled flag, opaque to callers: from Evaluator.lookup(), for isEnabledFlag() and getVariantFlag().
+export interface FlagHandle {
+  readonly name: string;
+}
+
+interface CompiledFlag extends FlagHandle {
   name: string;
   definition: ClientFeature;
   enabled: boolean;
@@ -56,6 +61,9 @@ function constraintsHold(strategy: CompiledStrategy, ctx: EvaluationContext): bo
 // precomputed and frozen); evaluate() allocates only its result.
 export class Evaluator {
   private readonly flags = new Map<string, CompiledFlag>();
+  // The same flags by name in a prototype-less dictionary, for the hot path: a keyed load on it is about
+  // twice as fast as Map.prototype.get. Only string names are in it (the Map tells 1 from '1').
+  private readonly byName: Record<string, CompiledFlag | undefined> = Object.create(null);
   private readonly random: () => number;
 
   constructor(response: ClientFeaturesResponse, options: CompileOptions = {}) {
@@ -78,6 +86,7 @@ export class Evaluator {
         dependencies: [],
       });
     }
+    for (const [name, flag] of this.flags) if (typeof name === 'string') this.byName[name] = flag;
     // Dependencies point at compiled parents; a parent that has parents of its own never satisfies one
     // (Unleash supports a single level).
     for (const flag of this.flags.values()) {
@@ -111,12 +120,23 @@ export class Evaluator {
     return this.flags.get(flagName)?.definition;
   }
 
+  // The compiled flag of this name, for callers that keep their own per-flag table (the SDK keeps its
+  // metrics counter next to it) and so look a flag up once per evaluation.
+  lookup(flagName: string): FlagHandle | undefined {
+    return this.find(flagName);
+  }
+
+  // isEnabled() of a flag from lookup() of this evaluator.
+  isEnabledFlag(handle: FlagHandle, context: EvaluationContext = EMPTY_CONTEXT): boolean {
+    return this.match(handle as CompiledFlag, context) >= NO_STRATEGIES;
+  }
+
   isEnabled(
     flagName: string,
     context: EvaluationContext = EMPTY_CONTEXT,
     fallback: boolean | FallbackFunction = false,
   ): boolean {
-    const flag = this.flags.get(flagName);
+    const flag = this.find(flagName);
     if (flag === undefined) return typeof fallback === 'function' ? fallback(flagName, context) : fallback;
     return this.match(flag, context) >= NO_STRATEGIES;
   }
@@ -126,8 +146,18 @@ export class Evaluator {
     context: EvaluationContext = EMPTY_CONTEXT,
     fallbackVariant?: Omit<VariantResult, 'feature_enabled'> & { feature_enabled?: boolean },
   ): VariantResult {
-    const flag = this.flags.get(flagName);
+    const flag = this.find(flagName);
     if (flag === undefined) return withFeatureEnabled(fallbackVariant, false);
+    return this.getVariantFlag(flag, context, fallbackVariant);
+  }
+
+  // getVariant() of a flag from lookup() of this evaluator.
+  getVariantFlag(
+    handle: FlagHandle,
+    context: EvaluationContext = EMPTY_CONTEXT,
+    fallbackVariant?: Omit<VariantResult, 'feature_enabled'> & { feature_enabled?: boolean },
+  ): VariantResult {
+    const flag = handle as CompiledFlag;
     const code = this.match(flag, context);
     if (code < NO_STRATEGIES) return withFeatureEnabled(fallbackVariant, false);
     if (code >= 0) {
@@ -146,7 +176,7 @@ export class Evaluator {
 
   // The full outcome, with the OpenFeature reason and the strategy that matched.
   evaluate(flagName: string, context: EvaluationContext = EMPTY_CONTEXT): Evaluation {
-    const flag = this.flags.get(flagName);
+    const flag = this.find(flagName);
     if (flag === undefined) {
       return {
         flag: flagName,
@@ -225,6 +255,10 @@ export class Evaluator {
     return variant === undefined ? undefined : { variant, override: false, split: cv.split };
   }
 
+  private find(flagName: string): CompiledFlag | undefined {
+    return typeof flagName === 'string' ? this.byName[flagName] : undefined;
+  }
+
   private match(flag: CompiledFlag, ctx: EvaluationContext): number {
     if (!flag.enabled || flag.malformed) return FLAG_DISABLED;
     const deps = flag.dependencies;
@@ -235,7 +269,7 @@ export class Evaluator {
     for (let k = 0; k < strategies.length; k++) {
       const strategy = strategies[k];
       if (strategy.never) continue;
-      if (constraintsHold(strategy, ctx) && strategy.test(ctx)) return k;
+      if (constraintsHold(strategy, ctx) && (strategy.always || strategy.test(ctx))) return k;
     }
     return NO_STRATEGY_MATCHED;
   }

@@ -1,6 +1,7 @@
 // @wavegate/evaluation: Unleash-compatible flag evaluation, shared by the Wavegate server and SDK.
 // Pure: no I/O, no dependencies. compile() a client features response once, then evaluate many times.
 export { Evaluator, compile } from './evaluator';
+export type { FlagHandle } from './evaluator';
 export { applyDelta, isDelta, EMPTY_FEATURES_RESPONSE } from './delta';
 export { compileConstraint, isKnownOperator } from './constraints';
 export type { ConstraintMatcher, ConstraintEnv } from './constraints';

@@ -1,5 +1,5 @@
 import { compileConstraint, type ConstraintEnv, type ConstraintMatcher } from './constraints';
-import { resolveContextValue } from './context';
+import { resolveContextValue, stringSet } from './context';
 import { parseCidr, parseIPv4, v4InRange, type CidrRange } from './ip';
 import { STRATEGY_SEED, normalizedValue } from './murmurhash3';
 import type { EvaluationContext, EvaluationReason, Segment, Strategy } from './types';
@@ -21,6 +21,8 @@ export interface CompiledStrategy {
   constraints: ConstraintMatcher[];
   // A missing segment or an unknown strategy: never enabled.
   never: boolean;
+  // The test is always true (e.g. `default`): the hot path skips calling it.
+  always: boolean;
   test: StrategyTest;
   variants: CompiledVariants | undefined;
   // The OpenFeature reason a match gives, before variants are considered.
@@ -83,6 +85,12 @@ function flexibleRollout(strategy: Strategy, env: StrategyEnv): StrategyTest {
       return id === undefined ? randomBucket(random) <= percentage : rollout(prefixFor(ctx), id, percentage);
     };
   }
+  if (groupId !== '') {
+    return (ctx) => {
+      const id = resolveContextValue(ctx, stickiness);
+      return !!id && rollout(prefix, id, percentage);
+    };
+  }
   return (ctx) => {
     const id = resolveContextValue(ctx, stickiness);
     return !!id && rollout(prefixFor(ctx), id, percentage);
@@ -131,8 +139,11 @@ function strategyTest(strategy: Strategy, env: StrategyEnv): StrategyTest | unde
     case 'userWithId': {
       const userIds = param(strategy, 'userIds');
       if (!userIds) return NEVER;
-      const ids = new Set(splitList(userIds));
-      return (ctx) => typeof ctx.userId === 'string' && ids.has(ctx.userId);
+      const ids = stringSet(splitList(userIds));
+      return (ctx) => {
+        const userId = ctx.userId;
+        return typeof userId === 'string' && ids[userId] === true;
+      };
     }
     case 'remoteAddress':
       return remoteAddress(strategy);
@@ -198,6 +209,7 @@ export function compileStrategy(
     id: strategy.id,
     constraints,
     never: missingSegment || test === undefined || test === NEVER,
+    always: test === ALWAYS,
     test: test ?? NEVER,
     variants,
     reason: matchReason(strategy, constraints.length > 0),

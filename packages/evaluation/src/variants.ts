@@ -78,7 +78,9 @@ export function compileVariants(
 
 // The variant an override assigns to this context, if any (overrides win over weights).
 export function overrideVariant(cv: CompiledVariants, ctx: EvaluationContext): VariantResult | undefined {
-  for (const o of cv.overrides) {
+  const overrides = cv.overrides;
+  for (let k = 0; k < overrides.length; k++) {
+    const o = overrides[k];
     const value = resolveContextValue(ctx, o.contextName);
     if (value !== undefined && o.values.has(value)) return o.result;
   }

@@ -14,6 +14,7 @@ import {
   type EvaluationContext,
   type Evaluator,
   type FallbackFunction,
+  type FlagHandle,
   type VariantResult,
 } from '@wavegate/evaluation';
 import { Backoff } from './backoff';
@@ -24,7 +25,7 @@ import {
   writeConfiguration,
 } from './cache-file';
 import { ErrorAggregator, errorMessage } from './error-reports';
-import { MetricsAggregator } from './metrics';
+import { MetricsAggregator, countIn, type ToggleCounter } from './metrics';
 import { SseParser, type SseEvent } from './sse';
 import type {
   ConfigurationSource,
@@ -81,6 +82,12 @@ export interface WavegateClientEvents {
 
 // Evaluates flags locally from the configuration Wavegate serves (Unleash client API format), kept current
 // through server-sent events with polling as the fallback. Evaluation never does I/O and never throws.
+interface FlagSlot {
+  flag: FlagHandle;
+  counter: ToggleCounter | undefined;
+  generation: number;
+}
+
 export class WavegateClient extends EventEmitter {
   readonly appName: string;
   readonly instanceId: string;
@@ -116,6 +123,13 @@ export class WavegateClient extends EventEmitter {
   private needsStaticContext = false;
 
   private readonly metrics: MetricsAggregator | undefined;
+  // Per flag of the configuration: the compiled flag and its metrics counter, so that isEnabled and
+  // getVariant look a flag up once. Emptied when the configuration changes; a slot's counter is valid for
+  // one metrics generation (a bucket).
+  private slots: Record<string, FlagSlot | undefined> = Object.create(null) as Record<
+    string,
+    FlagSlot | undefined
+  >;
   private readonly errors: ErrorAggregator;
 
   private connection: Connection = 'starting';
@@ -256,14 +270,27 @@ export class WavegateClient extends EventEmitter {
     context?: EvaluationContext,
     fallback: boolean | FallbackFunction = false,
   ): boolean {
-    const enabled = this.evaluator.isEnabled(flag, this.withStatic(context), fallback);
-    if (this.metrics !== undefined) this.metrics.count(flag, enabled);
+    const slot = this.slot(flag);
+    if (slot === undefined) {
+      const enabled = this.evaluator.isEnabled(flag, this.withStatic(context), fallback);
+      if (this.metrics !== undefined) this.metrics.count(flag, enabled);
+      return enabled;
+    }
+    const enabled = this.evaluator.isEnabledFlag(slot.flag, this.withStatic(context));
+    if (slot.counter !== undefined) countIn(slot.counter, enabled);
     return enabled;
   }
 
   getVariant(flag: string, context?: EvaluationContext, fallback?: VariantFallback): VariantResult {
-    const variant = this.evaluator.getVariant(flag, this.withStatic(context), fallback);
-    if (this.metrics !== undefined) this.metrics.countVariant(flag, variant.feature_enabled, variant.name);
+    const slot = this.slot(flag);
+    if (slot === undefined) {
+      const variant = this.evaluator.getVariant(flag, this.withStatic(context), fallback);
+      if (this.metrics !== undefined) this.metrics.countVariant(flag, variant.feature_enabled, variant.name);
+      return variant;
+    }
+    const variant = this.evaluator.getVariantFlag(slot.flag, this.withStatic(context), fallback);
+    if (slot.counter !== undefined && this.metrics !== undefined)
+      this.metrics.countVariantIn(slot.counter, variant.feature_enabled, variant.name);
     return variant;
   }
 
@@ -351,6 +378,24 @@ export class WavegateClient extends EventEmitter {
 
   // ---- configuration ----
 
+  // The slot of a flag of the configuration; undefined for an unknown flag. When the metrics bucket is full
+  // the slot has no counter, is not kept, and the evaluation is counted as dropped (as count() does).
+  private slot(flag: string): FlagSlot | undefined {
+    if (typeof flag !== 'string') return undefined;
+    const slot = this.slots[flag];
+    const metrics = this.metrics;
+    if (slot !== undefined && (metrics === undefined || slot.generation === metrics.generation)) return slot;
+    const handle = this.evaluator.lookup(flag);
+    if (handle === undefined) return undefined;
+    const fresh: FlagSlot = {
+      flag: handle,
+      counter: metrics === undefined ? undefined : metrics.counterFor(flag),
+      generation: metrics === undefined ? 0 : metrics.generation,
+    };
+    if (metrics === undefined || fresh.counter !== undefined) this.slots[flag] = fresh;
+    return fresh;
+  }
+
   private withStatic(context: EvaluationContext | undefined): EvaluationContext {
     if (context === undefined) return this.staticContext;
     return this.needsStaticContext ? { ...this.staticContext, ...context } : context;
@@ -377,6 +422,7 @@ export class WavegateClient extends EventEmitter {
     const first = this.config === undefined;
 
     this.evaluator = evaluator;
+    this.slots = Object.create(null) as Record<string, FlagSlot | undefined>;
     this.config = config;
     this.flagJson = json;
     this.source = source;

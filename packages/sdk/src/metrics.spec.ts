@@ -1,4 +1,6 @@
 import { ErrorAggregator } from './error-reports';
+import { WavegateClient } from './client';
+import { silentLogger } from './index';
 import { MetricsAggregator } from './metrics';
 
 describe('MetricsAggregator', () => {
@@ -51,5 +53,52 @@ describe('ErrorAggregator', () => {
       { flag: 'f', tenantId: 't2', count: 1, message: 'm2' },
       { flag: 'f', count: 2, message: 'm4' },
     ]);
+  });
+});
+
+describe('WavegateClient metrics on the evaluation fast path', () => {
+  const config = {
+    version: 2,
+    features: [
+      { name: 'on', enabled: true, strategies: [{ name: 'default', parameters: {}, constraints: [] }] },
+      {
+        name: 'split',
+        enabled: true,
+        strategies: [{ name: 'default', parameters: {}, constraints: [] }],
+        variants: [{ name: '__proto__', weight: 1000, weightType: 'variable', stickiness: 'default' }],
+      },
+    ],
+    segments: [],
+  };
+
+  it('counts into the current bucket after a take, drops beyond maxFlags, counts unknown flags', async () => {
+    const client = new WavegateClient({
+      url: 'http://127.0.0.1:9',
+      token: 'unused',
+      appName: 'spec',
+      offline: true,
+      bootstrap: config,
+      logger: silentLogger,
+      maxMetricsFlags: 2,
+    });
+    await client.ready(1000);
+    const metrics = (client as unknown as { metrics: MetricsAggregator }).metrics;
+    for (let i = 0; i < 3; i++) client.isEnabled('on', { userId: 'u' });
+    expect(client.getVariant('split').name).toBe('__proto__');
+    expect(metrics.take()!.toggles).toEqual({
+      on: { yes: 3, no: 0, variants: {} },
+      split: { yes: 1, no: 0, variants: JSON.parse('{"__proto__":1}') },
+    });
+    // Counters cached before the take must not swallow these.
+    client.isEnabled('on');
+    client.isEnabled('on');
+    expect(client.isEnabled('missing', undefined, true)).toBe(true);
+    client.getVariant('split');
+    expect(metrics.dropped).toBe(1);
+    expect(metrics.take()!.toggles).toEqual({
+      on: { yes: 2, no: 0, variants: {} },
+      missing: { yes: 1, no: 0, variants: {} },
+    });
+    await client.close();
   });
 });
