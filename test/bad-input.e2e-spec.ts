@@ -253,6 +253,8 @@ const CASES: Case[] = [
   { name: 'events: forged cursor', method: 'get', url: '/api/events?after=%7B%7D' },
   { name: 'events: negative limit', method: 'get', url: '/api/events?limit=-1' },
   { name: 'unknown route', method: 'get', url: '/api/nothing-here' },
+  { name: 'ui: malformed percent-encoding', method: 'get', url: '/ui/%E0%A4%A', auth: 'none' },
+  { name: 'ui: path traversal', method: 'get', url: '/ui/..%2F..%2Fpackage.json', auth: 'none' },
   {
     name: 'wrong content type',
     method: 'post',

@@ -4,6 +4,7 @@ import { Controller, Get, Inject, Req, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { Public } from '../common/auth.decorators';
+import { badRequest, notFound } from '../common/errors';
 
 export const WEB_DIST_DIR = 'WEB_DIST_DIR';
 
@@ -64,7 +65,15 @@ export class WebUiController {
       res.status(503).type('html').setHeader('Cache-Control', 'no-store').send(NOT_BUILT);
       return;
     }
-    const rel = decodeURIComponent(req.path.replace(/^\/ui\/?/, ''));
+    let rel: string;
+    try {
+      rel = decodeURIComponent(req.path.replace(/^\/ui\/?/, ''));
+    } catch {
+      // A malformed escape such as `%E0%A4%A` is the client's mistake, not a server error.
+      throw badRequest('VALIDATION.BAD_PATH', 'path: malformed percent-encoding', [
+        { field: 'path', reason: 'malformed percent-encoding' },
+      ]);
+    }
     const file = rel ? resolve(this.root, rel) : index;
     const inside = file === this.root || file.startsWith(this.root + sep);
     if (inside && rel && existsSync(file) && statSync(file).isFile()) {
@@ -76,8 +85,7 @@ export class WebUiController {
     }
     // A missing file (a path with an extension) is a 404; anything else is a route of the app.
     if (extname(rel) !== '') {
-      res.status(404).type('text').send('Not found');
-      return;
+      throw notFound('UI.NOT_FOUND', 'No such file in the web UI');
     }
     res.setHeader('Cache-Control', 'no-cache');
     res.sendFile(index);
