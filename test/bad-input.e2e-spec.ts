@@ -2,7 +2,7 @@ import { bearer, startTestApp, TestApp } from './support/test-app';
 
 type Case = {
   name: string;
-  method: 'get' | 'post' | 'patch' | 'delete';
+  method: 'get' | 'post' | 'put' | 'patch' | 'delete';
   url: string;
   auth?: 'admin' | 'none' | 'garbage';
   body?: unknown;
@@ -261,6 +261,124 @@ const CASES: Case[] = [
     url: '/api/tokens',
     raw: '<xml/>',
     contentType: 'application/xml',
+  },
+  // feature routes
+  {
+    name: 'tenants: bad tier',
+    method: 'post',
+    url: '/api/tenants',
+    body: { id: 'acme', name: 'Acme', tier: 'gold' },
+  },
+  {
+    name: 'tenants: id with a slash',
+    method: 'post',
+    url: '/api/tenants',
+    body: { id: 'a/b', name: 'x', tier: 'standard' },
+  },
+  {
+    name: 'tenants: attributes is a list',
+    method: 'post',
+    url: '/api/tenants',
+    body: { id: 'acme', name: 'x', tier: 'standard', attributes: [1] },
+  },
+  {
+    name: 'tenants: tenants is an object',
+    method: 'post',
+    url: '/api/tenants',
+    body: { tenants: { id: 'x' } },
+  },
+  {
+    name: 'tenants: csv with a bad row',
+    method: 'post',
+    url: '/api/tenants',
+    raw: 'id,name,tier\nacme,Acme,platinum\n',
+    contentType: 'text/csv',
+  },
+  { name: 'tenants: unknown id', method: 'get', url: '/api/tenants/%00%ff' },
+  { name: 'tenants: bad status filter', method: 'get', url: '/api/tenants?status=gone' },
+  {
+    name: 'change requests: unknown operation',
+    method: 'post',
+    url: '/api/change-requests',
+    body: { title: 'x', operation: 'site.nuke', justification: 'y', targets: [] },
+  },
+  {
+    name: 'change requests: targets is a string',
+    method: 'post',
+    url: '/api/change-requests',
+    body: { title: 'x', operation: 'installation.deactivate', justification: 'y', targets: 'all' },
+  },
+  {
+    name: 'change requests: target without type',
+    method: 'post',
+    url: '/api/change-requests',
+    body: { title: 'x', operation: 'installation.deactivate', justification: 'y', targets: [{ id: 'a/b' }] },
+  },
+  {
+    name: 'change requests: negative wave size',
+    method: 'post',
+    url: '/api/change-requests',
+    body: {
+      title: 'x',
+      operation: 'installation.deactivate',
+      justification: 'y',
+      targets: [{ type: 'installation', id: 'a/b' }],
+      waves: { sizes: [-1] },
+    },
+  },
+  { name: 'change requests: not a uuid', method: 'get', url: '/api/change-requests/123' },
+  {
+    name: 'change requests: approve without hash',
+    method: 'post',
+    url: '/api/change-requests/00000000-0000-4000-8000-000000000000/approve',
+    body: {},
+  },
+  { name: 'change requests: bad status filter', method: 'get', url: '/api/change-requests?status=sideways' },
+  { name: 'flags: bad key', method: 'post', url: '/api/flags', body: { key: 'Bad Key!', type: 'release' } },
+  {
+    name: 'flags: unknown operator',
+    method: 'put',
+    url: '/api/flags/nope/environments/development',
+    body: {
+      enabled: true,
+      strategies: [{ name: 'default', constraints: [{ contextName: 'x', operator: 'LIKE', values: ['a'] }] }],
+    },
+  },
+  {
+    name: 'signals: bad severity',
+    method: 'post',
+    url: '/api/signals',
+    body: { source: 'x', severity: 'apocalyptic', message: 'm' },
+  },
+  {
+    name: 'signals: alertmanager body is a list',
+    method: 'post',
+    url: '/api/signals/alertmanager',
+    body: [],
+  },
+  {
+    name: 'webhooks: ftp url',
+    method: 'post',
+    url: '/api/webhooks',
+    body: { name: 'x', url: 'ftp://example.com/h', format: 'slack', events: ['*'] },
+  },
+  {
+    name: 'webhooks: bad format',
+    method: 'post',
+    url: '/api/webhooks',
+    body: { name: 'x', url: 'https://example.com/h', format: 'xml', events: ['*'] },
+  },
+  {
+    name: 'policies: negative approvals',
+    method: 'put',
+    url: '/api/policies',
+    body: { operations: { 'tenant.purge': { minApprovals: -3 } } },
+  },
+  {
+    name: 'ofrep: context is a string',
+    method: 'post',
+    url: '/ofrep/v1/evaluate/flags/x',
+    body: { context: 'nope' },
   },
   // missing or bad auth
   { name: 'me without auth', method: 'get', url: '/api/auth/me', auth: 'none' },
