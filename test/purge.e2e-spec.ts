@@ -1,7 +1,7 @@
 import { DataSource } from 'typeorm';
 import { FakeClock } from '../src/common/clock';
 import { SnapshotsService } from '../src/snapshots/snapshots.service';
-import { createActors, createApps, crBody, Actors } from './support/factories';
+import { createActors, createApps, crBody, Actors, CrBody } from './support/factories';
 import { approvedCr, execute, waitFor } from './support/rollouts';
 import { bearer, startTestApp, TestApp } from './support/test-app';
 
@@ -21,7 +21,7 @@ describe('soft delete, restore, purge', () => {
       installations: { appKey: string; status: string }[];
     };
   };
-  const run = async (body: Parameters<typeof crBody>[0], expectStatus = 'completed') => {
+  const run = async (body: CrBody, expectStatus = 'completed') => {
     const cr = await approvedCr(t, a.maker.token, checkers, body);
     await execute(t, a.checker1.token, cr.id);
     return { cr, p: await waitFor(t, a.viewer.token, cr.id, (x) => x.status === expectStatus) };

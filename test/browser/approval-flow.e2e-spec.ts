@@ -1,3 +1,4 @@
+/// <reference lib="dom" />
 import { bearer, startTestApp, TestApp } from '../support/test-app';
 import { Browser, ensureWebBuilt, launch, listen, signIn, signOut } from './support/browser';
 

@@ -1,3 +1,4 @@
+/// <reference lib="dom" />
 import { Call, DemoSeed, demoTenants, seedDemo } from '../../src/demo/demo.seed';
 import { startTestApp, TestApp } from '../support/test-app';
 import { Browser, ensureWebBuilt, launch, listen, signIn } from './support/browser';

@@ -6,28 +6,10 @@ export type FlagType = (typeof FLAG_TYPES)[number];
 
 export const FLAG_KEY_RE = /^[a-z0-9][a-z0-9._-]{0,99}$/;
 
-export const CONSTRAINT_OPERATORS = [
-  'IN',
-  'NOT_IN',
-  'STR_STARTS_WITH',
-  'STR_ENDS_WITH',
-  'STR_CONTAINS',
-  'NUM_EQ',
-  'NUM_GT',
-  'NUM_GTE',
-  'NUM_LT',
-  'NUM_LTE',
-  'DATE_AFTER',
-  'DATE_BEFORE',
-  'SEMVER_EQ',
-  'SEMVER_GT',
-  'SEMVER_GTE',
-  'SEMVER_LT',
-  'SEMVER_LTE',
-  'REGEX',
-  'IN_CIDR',
-] as const;
-export type ConstraintOperator = (typeof CONSTRAINT_OPERATORS)[number];
+// The operators the server accepts are exactly those the shared engine evaluates: one list, in the engine.
+export { CONSTRAINT_OPERATORS } from '@wavegate/evaluation';
+export type { ConstraintOperator } from '@wavegate/evaluation';
+import type { ConstraintOperator } from '@wavegate/evaluation';
 
 export interface Constraint {
   contextName: string;
