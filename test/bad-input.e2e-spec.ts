@@ -351,6 +351,18 @@ const CASES: Case[] = [
     body: { source: 'x', severity: 'apocalyptic', message: 'm' },
   },
   {
+    name: 'signals: malformed environment',
+    method: 'post',
+    url: '/api/signals',
+    body: { source: 'x', severity: 'error', flagKey: 'f', environment: 'Prod uction', message: 'm' },
+  },
+  {
+    name: 'signals: unknown environment',
+    method: 'post',
+    url: '/api/signals',
+    body: { source: 'x', severity: 'error', flagKey: 'f', environment: 'moon', message: 'm' },
+  },
+  {
     name: 'signals: alertmanager body is a list',
     method: 'post',
     url: '/api/signals/alertmanager',

@@ -71,19 +71,24 @@ export class ClientApiController {
     await this.metrics.record(clientEnvironment(p), parseMetrics(body));
   }
 
-  /** SDK error reports: `{appName?, errors: [{flag, tenantId?, count, message}]}`; each is a signal for the flag. */
+  /**
+   * SDK error reports: `{appName?, errors: [{flag, tenantId?, count, message}]}`; each is a signal for the flag in
+   * the token's environment, so it halts only CRs that change the flag in that environment (ADR 0007).
+   */
   @Post('errors')
   @HttpCode(202)
   @Access('token:client')
   reportErrors(@CurrentPrincipal() p: Principal, @Body() body: unknown) {
     const batch = parseErrorReports(body);
-    return this.metrics.recordErrors(clientEnvironment(p), p.id, batch, (tx, g) =>
+    const environment = clientEnvironment(p);
+    return this.metrics.recordErrors(environment, p.id, batch, (tx, g) =>
       this.signals.record(tx, {
         source: 'sdk',
         severity: 'error',
         message: g.message,
         flagKey: g.flagKey,
         tenantId: g.tenantId,
+        environment,
         count: g.count,
         recordedBy: `token:${p.id}`,
       }),

@@ -10,8 +10,9 @@ import { FlagsService } from './flags.service';
 // leaves the flag on for the tenants of waves 1..N through one `tenantWithId` strategy owned by the CR
 // (`rollout-<crId>`, served to SDKs as `default` + `tenantId IN [...]`). Each target's apply adds its tenant in the
 // engine's per-target transaction and emits `flag.updated`, so the snapshot is rebuilt and SDKs see it on their
-// next poll or stream event; undo (rollback) removes it again. Signals naming the flag count against the CR
-// (`signalFlagKeys`), so an SDK error report for the flag halts the rollout.
+// next poll or stream event; undo (rollback) removes it again. Signals naming the flag count against the CR unless
+// they name another environment (`signalFlags`), so an SDK error report for the flag from the environment being
+// rolled out halts the rollout, and one from any other environment does not (ADR 0007).
 
 export interface FlagRolloutParams {
   flag: string;
@@ -88,7 +89,7 @@ export function flagRolloutOperation(flags: FlagsService): Operation<FlagRollout
       action: `enable ${params.flag} in ${params.environment} for this tenant`,
       to: `${params.flag} on`,
     }),
-    signalFlagKeys: (params) => [params.flag],
+    signalFlags: (params) => [{ flag: params.flag, environment: params.environment }],
     apply: (target, ctx) => edit(target, ctx, true),
     undo: (target, ctx) => edit(target, ctx, false),
   };

@@ -108,7 +108,7 @@ export function flagUpdateOperation(flags: FlagsService): Operation<FlagUpdatePa
       action: describeChange(params.before, params.after),
       to: `${params.after.enabled ? 'enabled' : 'disabled'} v${params.beforeVersion + 1}`,
     }),
-    signalFlagKeys: (params) => [params.flag],
+    signalFlags: (params) => [{ flag: params.flag, environment: params.environment }],
     async apply(_target: PlannedTarget, ctx) {
       const p = ctx.params;
       const change: FlagEnvironmentChange = {

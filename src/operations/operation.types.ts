@@ -89,10 +89,18 @@ export interface Operation<P = Record<string, unknown>> {
   /** Engine issue: reverses `apply` for one target (reversible operations only). */
   undo?(target: PlannedTarget, ctx: ExecutionContext<P>): Promise<void>;
   /**
-   * Flag keys whose signals count against a CR of this operation (an SDK error report names a flag, not a CR):
-   * `flag.rollout` and `flag.update` name the flag they change.
+   * The flags, each in the environment it is changed in, whose signals count against a CR of this operation (an SDK
+   * error report names a flag and its token's environment, not a CR): `flag.rollout` and `flag.update` name the flag
+   * they change and its environment. A CR whose operation names flags is scoped to their environments: a signal that
+   * names another environment does not count against it, not even through a tenant (`signalConcerns`, ADR 0007).
    */
-  signalFlagKeys?(params: P): string[];
+  signalFlags?(params: P): FlagInEnvironment[];
+}
+
+/** A flag in one environment: what a flag operation changes, and so which signals concern its CR. */
+export interface FlagInEnvironment {
+  flag: string;
+  environment: string;
 }
 
 /** A selector as given in a CR: resolves to targets of the operation's type when the plan is built. */

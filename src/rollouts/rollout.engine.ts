@@ -16,6 +16,7 @@ import { OperationRegistry } from '../operations/operation.registry';
 import { Operation, PlannedTarget, targetRef } from '../operations/operation.types';
 import { EngineExecutionContext } from '../operations/builtin.apply';
 import { SignalEntity } from '../signals/signal.entity';
+import { CrSignalScope, signalConcerns } from '../signals/signal-scope';
 import { decideOn, persistDecision } from './cr.transitions';
 import {
   DEFAULT_HALT_POLICY,
@@ -307,8 +308,9 @@ export class RolloutEngine implements OnApplicationBootstrap, OnApplicationShutd
   }
 
   /**
-   * Signals that count against a CR: those naming it, and those naming a tenant (or flag) of its current or
-   * completed waves. Executor failures are judged as failures by the halt policy, not a second time as signals.
+   * Signals that count against a CR (`signalConcerns`, ADR 0007): those naming it, and those naming a tenant of its
+   * current or completed waves or a flag its operation changes (`signalFlags`), unless they name an environment the
+   * CR does not act in. Executor failures are judged as failures by the halt policy, not a second time as signals.
    */
   private async signalsFor(
     m: EntityManager,
@@ -336,32 +338,24 @@ export class RolloutEngine implements OnApplicationBootstrap, OnApplicationShutd
       .orderBy('s.at', 'ASC')
       .take(5000)
       .getMany();
-    const others = rows.filter((s) => s.changeRequestId !== rollout.changeRequestId);
-    let tenants = new Set<string>();
-    let flags = new Set<string>();
-    if (others.length > 0) {
+    let scope: CrSignalScope = { changeRequestId: rollout.changeRequestId, tenants: new Set(), flags: [] };
+    if (rows.some((s) => s.changeRequestId !== rollout.changeRequestId)) {
       const touched = await m
         .createQueryBuilder(RolloutTargetEntity, 't')
-        .select(['t.tenantId', 't.targetType', 't.targetId'])
+        .select(['t.tenantId'])
         .where('t.change_request_id = :crId AND t.phase = :phase AND t.wave_index <= :current', {
           crId: rollout.changeRequestId,
           phase: 'apply',
           current,
         })
         .getMany();
-      tenants = new Set(touched.map((t) => t.tenantId));
-      flags = new Set(touched.filter((t) => t.targetType === 'flag').map((t) => t.targetId));
-      // A flag operation names its flag (an SDK error report carries the flag key, not a target id).
-      const op = this.registry.find(rollout.operation);
-      for (const k of op?.signalFlagKeys?.(rollout.params) ?? []) flags.add(k);
+      // A flag operation names its flags, each in its environment (an SDK error report carries the flag key and
+      // its token's environment, not a target id).
+      const flags = this.registry.find(rollout.operation)?.signalFlags?.(rollout.params) ?? [];
+      scope = { ...scope, tenants: new Set(touched.map((t) => t.tenantId)), flags };
     }
     return rows
-      .filter(
-        (s) =>
-          s.changeRequestId === rollout.changeRequestId ||
-          (s.tenantId !== null && tenants.has(s.tenantId)) ||
-          (s.flagKey !== null && flags.has(s.flagKey)),
-      )
+      .filter((s) => signalConcerns(s, scope))
       .map((s) => ({
         severity: s.severity,
         count: s.count,
@@ -925,6 +919,7 @@ export class RolloutEngine implements OnApplicationBootstrap, OnApplicationShutd
       tenantId: t.tenantId,
       changeRequestId: crId,
       flagKey: null,
+      environment: null,
       message: `${targetRef(t.planned)}: ${failure}`.slice(0, 2000),
       count: 1,
       at: tx.now,

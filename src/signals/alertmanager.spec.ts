@@ -15,6 +15,7 @@ describe('signalsFromAlertmanager', () => {
             tenant: 'acme',
             change_request: 'cr-1',
             flag: 'new-ui',
+            environment: 'production',
           },
           annotations: { summary: '5xx above 10 %', description: 'longer text' },
         },
@@ -28,6 +29,7 @@ describe('signalsFromAlertmanager', () => {
       tenantId: 'acme',
       changeRequestId: 'cr-1',
       flagKey: 'new-ui',
+      environment: 'production',
       message: '5xx above 10 %',
       recordedBy: 'token:t1',
     });
@@ -43,6 +45,7 @@ describe('signalsFromAlertmanager', () => {
       ]),
       'x',
     );
+    expect(out.map((s) => s.environment)).toEqual([null, null, null, null]);
     expect(out.map((s) => [s.state, s.severity, s.message])).toEqual([
       ['resolved', 'warning', 'A'],
       ['firing', 'error', 'B'],

@@ -26,6 +26,13 @@ export class SignalEntity {
   @Column({ name: 'flag_key', type: 'varchar', length: 200, nullable: true })
   flagKey!: string | null;
 
+  /**
+   * The environment the signal comes from (an SDK error report: its client token's). null = not said: it concerns
+   * the flag in every environment. A signal naming an environment does not count against a CR acting in another.
+   */
+  @Column({ type: 'varchar', length: 100, nullable: true })
+  environment!: string | null;
+
   @Column({ type: 'text' })
   message!: string;
 

@@ -2,7 +2,6 @@ import { Body, Controller, HttpCode, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { Access, CurrentPrincipal } from '../common/auth.decorators';
 import { actorId, Principal } from '../common/principal';
-import { TransactionRunner } from '../common/transaction';
 import { CreateSignalDto } from './dto/signal.dto';
 import { SignalsService, signalsFromAlertmanager } from './signals.service';
 
@@ -10,10 +9,7 @@ import { SignalsService, signalsFromAlertmanager } from './signals.service';
 @ApiBearerAuth()
 @Controller('api/signals')
 export class SignalsController {
-  constructor(
-    private readonly signals: SignalsService,
-    private readonly tx: TransactionRunner,
-  ) {}
+  constructor(private readonly signals: SignalsService) {}
 
   @Post()
   @HttpCode(201)
@@ -22,17 +18,14 @@ export class SignalsController {
     return this.signals.report({ ...dto, recordedBy: actorId(p) });
   }
 
-  /** Prometheus Alertmanager's webhook body; a firing alert is a signal, a resolved one is only recorded. */
+  /**
+   * Prometheus Alertmanager's webhook body; a firing alert is a signal, a resolved one is only recorded. Labels
+   * `tenant`, `change_request`, `flag`, `environment` (one that names no environment leaves the signal unscoped).
+   */
   @Post('alertmanager')
   @HttpCode(200)
   @Access('token:automation', 'token:admin', 'admin')
   async alertmanager(@CurrentPrincipal() p: Principal, @Body() body: Record<string, unknown>) {
-    const inputs = signalsFromAlertmanager(body, actorId(p));
-    const recorded = await this.tx.run(async (tx) => {
-      const out = [];
-      for (const s of inputs) out.push(await this.signals.record(tx, s));
-      return out;
-    });
-    return { items: recorded };
+    return { items: await this.signals.reportAlerts(signalsFromAlertmanager(body, actorId(p))) };
   }
 }

@@ -3,6 +3,7 @@ import { TenantsChangeRequests1764400100000 } from './1764400100000-tenants-chan
 import { Flags1764400200000 } from './1764400200000-flags';
 import { Webhooks1764400300000 } from './1764400300000-webhooks';
 import { Rollouts1764400400000 } from './1764400400000-rollouts';
+import { SignalEnvironment1764400500000 } from './1764400500000-signal-environment';
 
 // Every migration, in order. Migrations move forward only and are never edited once landed (STYLE.md habit 7).
 export const MIGRATIONS = [
@@ -11,4 +12,5 @@ export const MIGRATIONS = [
   Flags1764400200000,
   Webhooks1764400300000,
   Rollouts1764400400000,
+  SignalEnvironment1764400500000,
 ];
