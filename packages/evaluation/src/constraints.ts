@@ -1,7 +1,7 @@
 import { contextTime, resolveContextValue, stringSet } from './context';
 import { CidrSet } from './ip';
 import { compileRe2 } from './re2';
-import { compareSemverString, parseSemver } from './semver';
+import { compareSemverString, parseSemver, type ParsedSemver } from './semver';
 import { CONSTRAINT_OPERATORS } from './types';
 import type { Constraint, EvaluationContext } from './types';
 
@@ -63,10 +63,31 @@ function compileString(
   caseInsensitive: boolean,
 ): ConstraintMatcher {
   if (!caseInsensitive) {
+    // One closure per operator, and none loops for the usual single value.
+    if (values.length === 1) {
+      const needle = values[0];
+      switch (op) {
+        case 'STR_STARTS_WITH':
+          return (ctx) => {
+            const value = resolveContextValue(ctx, field);
+            return value !== undefined && value.startsWith(needle);
+          };
+        case 'STR_ENDS_WITH':
+          return (ctx) => {
+            const value = resolveContextValue(ctx, field);
+            return value !== undefined && value.endsWith(needle);
+          };
+        default:
+          return (ctx) => {
+            const value = resolveContextValue(ctx, field);
+            return value !== undefined && value.includes(needle);
+          };
+      }
+    }
     return (ctx) => {
       const value = resolveContextValue(ctx, field);
       if (value === undefined) return false;
-      for (const needle of values) if (stringTest(op, value, needle)) return true;
+      for (let k = 0; k < values.length; k++) if (stringTest(op, value, values[k])) return true;
       return false;
     };
   }
@@ -77,13 +98,21 @@ function compileString(
     // ASCII values compare in place; others are lower-cased (a copy), since Unicode case mapping can
     // change a string's length.
     if (isAscii(value)) {
-      for (const needle of needles) if (foldedTest(op, value, needle)) return true;
+      for (let k = 0; k < needles.length; k++) if (foldedTest(op, value, needles[k])) return true;
       return false;
     }
     const lowered = value.toLowerCase();
-    for (const needle of needles) if (stringTest(op, lowered, needle)) return true;
+    for (let k = 0; k < needles.length; k++) if (stringTest(op, lowered, needles[k])) return true;
     return false;
   };
+}
+
+// A context version as the node SDK compares it with a semver constraint: NaN when it cannot be.
+function semverCompare(ctx: EvaluationContext, field: string, target: ParsedSemver): number {
+  const value = resolveContextValue(ctx, field);
+  // A context version may not start with `v`, unlike the constraint value (node SDK rule).
+  if (!value || value.charCodeAt(0) === 0x76) return NaN;
+  return compareSemverString(value, target);
 }
 
 function compileOperator(c: Constraint, env: ConstraintEnv): ConstraintMatcher | undefined {
@@ -140,19 +169,19 @@ function compileOperator(c: Constraint, env: ConstraintEnv): ConstraintMatcher |
     case 'SEMVER_LTE': {
       const target = c.value === undefined ? undefined : parseSemver(String(c.value));
       if (target === undefined) return NEVER;
-      const op = c.operator;
-      return (ctx) => {
-        const value = resolveContextValue(ctx, field);
-        // A context version may not start with `v`, unlike the constraint value (node SDK rule).
-        if (!value || value.charCodeAt(0) === 0x76) return false;
-        const cmp = compareSemverString(value, target);
-        if (Number.isNaN(cmp)) return false;
-        if (op === 'SEMVER_EQ') return cmp === 0;
-        if (op === 'SEMVER_GT') return cmp > 0;
-        if (op === 'SEMVER_GTE') return cmp >= 0;
-        if (op === 'SEMVER_LT') return cmp < 0;
-        return cmp <= 0;
-      };
+      // One closure per operator; a comparison with NaN (no version, or not one) is false.
+      switch (c.operator) {
+        case 'SEMVER_EQ':
+          return (ctx) => semverCompare(ctx, field, target) === 0;
+        case 'SEMVER_GT':
+          return (ctx) => semverCompare(ctx, field, target) > 0;
+        case 'SEMVER_GTE':
+          return (ctx) => semverCompare(ctx, field, target) >= 0;
+        case 'SEMVER_LT':
+          return (ctx) => semverCompare(ctx, field, target) < 0;
+        default:
+          return (ctx) => semverCompare(ctx, field, target) <= 0;
+      }
     }
     case 'REGEX': {
       const regex = typeof c.value === 'string' ? compileRe2(c.value, Boolean(c.caseInsensitive)) : undefined;

@@ -1,5 +1,11 @@
 import { EMPTY_CONTEXT } from './context';
-import { compileSegments, compileStrategy, type CompiledStrategy, type StrategyEnv } from './strategies';
+import {
+  compileSegments,
+  compileStrategy,
+  type CompiledStrategy,
+  type StrategyEnv,
+  type StrategyTest,
+} from './strategies';
 import type {
   ClientFeature,
   ClientFeaturesResponse,
@@ -33,6 +39,9 @@ export interface FlagHandle {
   readonly name: string;
 }
 
+// A flag's outcome code for a context (see below), specialised when the flag is compiled.
+type FlagMatcher = (context: EvaluationContext) => number;
+
 interface CompiledFlag extends FlagHandle {
   name: string;
   definition: ClientFeature;
@@ -42,6 +51,7 @@ interface CompiledFlag extends FlagHandle {
   strategies: CompiledStrategy[];
   variants: CompiledVariants | undefined;
   dependencies: CompiledDependency[];
+  matcher: FlagMatcher;
 }
 
 // Outcome codes of matching a flag (>= 0: index into the compiled strategies that matched).
@@ -50,10 +60,65 @@ const FLAG_DISABLED = -2;
 const DEPENDENCY_NOT_MET = -3;
 const NO_STRATEGY_MATCHED = -4;
 
-function constraintsHold(strategy: CompiledStrategy, ctx: EvaluationContext): boolean {
-  const constraints = strategy.constraints;
-  for (let k = 0; k < constraints.length; k++) if (!constraints[k](ctx)) return false;
-  return true;
+const DISABLED_MATCHER: FlagMatcher = () => FLAG_DISABLED;
+const NO_STRATEGIES_MATCHER: FlagMatcher = () => NO_STRATEGIES;
+const NO_MATCH_MATCHER: FlagMatcher = () => NO_STRATEGY_MATCHED;
+
+// A strategy as one predicate (its constraints, then its test), with no call for what is always true:
+// undefined means the strategy always matches. The usual shapes get a closure of their own, so the hot
+// path neither loops nor loads the strategy's fields.
+function strategyPredicate(strategy: CompiledStrategy): StrategyTest | undefined {
+  const cs = strategy.constraints;
+  const test = strategy.always ? undefined : strategy.test;
+  if (cs.length === 0) return test;
+  if (cs.length === 1) {
+    const c0 = cs[0];
+    return test === undefined ? c0 : (ctx) => c0(ctx) && test(ctx);
+  }
+  if (cs.length === 2) {
+    const c0 = cs[0];
+    const c1 = cs[1];
+    return test === undefined ? (ctx) => c0(ctx) && c1(ctx) : (ctx) => c0(ctx) && c1(ctx) && test(ctx);
+  }
+  return (ctx) => {
+    for (let k = 0; k < cs.length; k++) if (!cs[k](ctx)) return false;
+    return test === undefined || test(ctx);
+  };
+}
+
+// The flag's strategies as one function returning the index of the first that matches, or
+// NO_STRATEGY_MATCHED. Strategies that never match are left out, and so is everything after one that
+// always matches.
+function strategiesMatcher(strategies: readonly CompiledStrategy[]): FlagMatcher {
+  if (strategies.length === 0) return NO_STRATEGIES_MATCHER;
+  const indexes: number[] = [];
+  const predicates: (StrategyTest | undefined)[] = [];
+  for (let k = 0; k < strategies.length; k++) {
+    if (strategies[k].never) continue;
+    const predicate = strategyPredicate(strategies[k]);
+    indexes.push(k);
+    predicates.push(predicate);
+    if (predicate === undefined) break;
+  }
+  if (indexes.length === 0) return NO_MATCH_MATCHER;
+  const k0 = indexes[0];
+  const p0 = predicates[0];
+  if (p0 === undefined) return () => k0;
+  if (indexes.length === 1) return (ctx) => (p0(ctx) ? k0 : NO_STRATEGY_MATCHED);
+  const k1 = indexes[1];
+  const p1 = predicates[1];
+  if (indexes.length === 2) {
+    return p1 === undefined
+      ? (ctx) => (p0(ctx) ? k0 : k1)
+      : (ctx) => (p0(ctx) ? k0 : p1(ctx) ? k1 : NO_STRATEGY_MATCHED);
+  }
+  return (ctx) => {
+    for (let k = 0; k < predicates.length; k++) {
+      const predicate = predicates[k];
+      if (predicate === undefined || predicate(ctx)) return indexes[k];
+    }
+    return NO_STRATEGY_MATCHED;
+  };
 }
 
 // A flag set compiled once from the client features response and evaluated many times.
@@ -84,6 +149,7 @@ export class Evaluator {
         strategies: strategies.map((s, index) => compileStrategy(s, index, segments, env)),
         variants: compileVariants(feature.variants, feature.name, feature.variants?.[0]?.stickiness),
         dependencies: [],
+        matcher: NO_MATCH_MATCHER,
       });
     }
     for (const [name, flag] of this.flags) if (typeof name === 'string') this.byName[name] = flag;
@@ -100,6 +166,7 @@ export class Evaluator {
         });
       }
     }
+    for (const flag of this.flags.values()) flag.matcher = this.matcherOf(flag);
   }
 
   // Names of all flags, in the order served.
@@ -259,19 +326,22 @@ export class Evaluator {
     return typeof flagName === 'string' ? this.byName[flagName] : undefined;
   }
 
+  // Outcome codes: >= 0 the index of the strategy that matched; NO_STRATEGIES (enabled, none to match);
+  // else why the flag is off.
   private match(flag: CompiledFlag, ctx: EvaluationContext): number {
-    if (!flag.enabled || flag.malformed) return FLAG_DISABLED;
+    return flag.matcher(ctx);
+  }
+
+  private matcherOf(flag: CompiledFlag): FlagMatcher {
+    if (!flag.enabled || flag.malformed) return DISABLED_MATCHER;
+    const strategies = strategiesMatcher(flag.strategies);
     const deps = flag.dependencies;
-    for (let k = 0; k < deps.length; k++)
-      if (!this.dependencySatisfied(deps[k], ctx)) return DEPENDENCY_NOT_MET;
-    const strategies = flag.strategies;
-    if (strategies.length === 0) return NO_STRATEGIES;
-    for (let k = 0; k < strategies.length; k++) {
-      const strategy = strategies[k];
-      if (strategy.never) continue;
-      if (constraintsHold(strategy, ctx) && (strategy.always || strategy.test(ctx))) return k;
-    }
-    return NO_STRATEGY_MATCHED;
+    if (deps.length === 0) return strategies;
+    return (ctx) => {
+      for (let k = 0; k < deps.length; k++)
+        if (!this.dependencySatisfied(deps[k], ctx)) return DEPENDENCY_NOT_MET;
+      return strategies(ctx);
+    };
   }
 
   private dependencySatisfied(dep: CompiledDependency, ctx: EvaluationContext): boolean {

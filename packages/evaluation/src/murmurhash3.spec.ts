@@ -1,4 +1,13 @@
-import { murmurhash3, murmurhash3Concat, normalizedValue, STRATEGY_SEED, VARIANT_SEED } from './murmurhash3';
+import {
+  hashPrefix,
+  murmurhash3,
+  murmurhash3Concat,
+  murmurhash3Prefixed,
+  normalizedValue,
+  prefixedBucket,
+  STRATEGY_SEED,
+  VARIANT_SEED,
+} from './murmurhash3';
 
 describe('murmurhash3 (x86, 32-bit)', () => {
   // Reference values from the murmurhash3js package, which the Unleash server and node SDK use.
@@ -25,6 +34,21 @@ describe('murmurhash3 (x86, 32-bit)', () => {
     for (let k = 0; k <= s.length; k++) {
       expect(murmurhash3Concat(s.slice(0, k), s.slice(k), 7)).toBe(murmurhash3(s, 7));
     }
+  });
+
+  it('hashes from a precomputed prefix exactly as the concatenation, for every prefix and value length', () => {
+    const s = 'Feature.flexibleRollout.10:some-user-id-øæå-😊';
+    for (let k = 0; k <= s.length; k++) {
+      for (let end = k; end <= s.length; end++) {
+        for (const seed of [STRATEGY_SEED, VARIANT_SEED]) {
+          const p = hashPrefix(s.slice(0, k), seed);
+          expect(murmurhash3Prefixed(p, s.slice(k, end))).toBe(murmurhash3(s.slice(0, end), seed));
+        }
+      }
+    }
+    expect(prefixedBucket(hashPrefix('AB12A:', STRATEGY_SEED), '122', 100)).toBe(
+      normalizedValue('AB12A:', '122', 100, STRATEGY_SEED),
+    );
   });
 
   it('buckets ids into 1..normalizer like Unleash', () => {

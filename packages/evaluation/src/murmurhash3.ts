@@ -88,6 +88,82 @@ function byteAt(prefix: string, value: string, pl: number, i: number): number {
   return (i < pl ? prefix.charCodeAt(i) : value.charCodeAt(i - pl)) & 0xff;
 }
 
+// The hash state after a fixed prefix (`${groupId}:`), computed once when a flag is compiled: hashing
+// `prefix + value` then only processes the value's bytes (the hot path hashes one per evaluation).
+export interface HashPrefix {
+  readonly prefix: string;
+  readonly seed: number;
+  // h1 after the prefix's whole 4-byte blocks.
+  readonly h1: number;
+  // The prefix's last (length & 3) bytes, little-endian, waiting for the value's first bytes.
+  readonly tail: number;
+  readonly tailLength: number;
+  readonly length: number;
+}
+
+export function hashPrefix(prefix: string, seed: number): HashPrefix {
+  const length = prefix.length;
+  const blocks = length - (length & 3);
+  let h1 = seed | 0;
+  for (let i = 0; i < blocks; i += 4) {
+    h1 = mixH1(
+      h1,
+      (prefix.charCodeAt(i) & 0xff) |
+        ((prefix.charCodeAt(i + 1) & 0xff) << 8) |
+        ((prefix.charCodeAt(i + 2) & 0xff) << 16) |
+        ((prefix.charCodeAt(i + 3) & 0xff) << 24),
+    );
+  }
+  let tail = 0;
+  for (let i = blocks; i < length; i++) tail |= (prefix.charCodeAt(i) & 0xff) << (8 * (i - blocks));
+  return { prefix, seed, h1, tail, tailLength: length & 3, length };
+}
+
+// murmurhash3(p.prefix + value, p.seed), from the precomputed prefix state.
+export function murmurhash3Prefixed(p: HashPrefix, value: string): number {
+  const vl = value.length;
+  const length = p.length + vl;
+  let h1 = p.h1;
+  let i = 0;
+  const tl = p.tailLength;
+  if (tl !== 0) {
+    // Complete the block the prefix started, or end inside it.
+    let k1 = p.tail;
+    const need = 4 - tl;
+    const take = vl < need ? vl : need;
+    for (let j = 0; j < take; j++) k1 |= (value.charCodeAt(j) & 0xff) << (8 * (tl + j));
+    if (vl < need) {
+      h1 ^= mixK1(k1);
+      return finalize(h1, length);
+    }
+    h1 = mixH1(h1, k1);
+    i = need;
+  }
+  const blocksEnd = i + ((vl - i) & ~3);
+  for (; i < blocksEnd; i += 4) {
+    h1 = mixH1(
+      h1,
+      (value.charCodeAt(i) & 0xff) |
+        ((value.charCodeAt(i + 1) & 0xff) << 8) |
+        ((value.charCodeAt(i + 2) & 0xff) << 16) |
+        ((value.charCodeAt(i + 3) & 0xff) << 24),
+    );
+  }
+  const rem = vl - i;
+  if (rem !== 0) {
+    let k1 = value.charCodeAt(i) & 0xff;
+    if (rem >= 2) k1 |= (value.charCodeAt(i + 1) & 0xff) << 8;
+    if (rem === 3) k1 |= (value.charCodeAt(i + 2) & 0xff) << 16;
+    h1 ^= mixK1(k1);
+  }
+  return finalize(h1, length);
+}
+
+// Unleash's bucket of an id after a precomputed prefix: 1..normalizer.
+export function prefixedBucket(p: HashPrefix, id: string, normalizer: number): number {
+  return (murmurhash3Prefixed(p, id) % normalizer) + 1;
+}
+
 // Unleash's bucket of an id: 1..normalizer. `groupPrefix` is `${groupId}:`.
 export function normalizedValue(groupPrefix: string, id: string, normalizer: number, seed: number): number {
   return (murmurhash3Concat(groupPrefix, id, seed) % normalizer) + 1;

@@ -1,7 +1,7 @@
 import { compileConstraint, type ConstraintEnv, type ConstraintMatcher } from './constraints';
 import { resolveContextValue, stringSet } from './context';
 import { parseCidr, parseIPv4, v4InRange, type CidrRange } from './ip';
-import { STRATEGY_SEED, normalizedValue } from './murmurhash3';
+import { STRATEGY_SEED, hashPrefix, normalizedValue, prefixedBucket, type HashPrefix } from './murmurhash3';
 import type { EvaluationContext, EvaluationReason, Segment, Strategy } from './types';
 import { compileVariants, type CompiledVariants } from './variants';
 
@@ -63,6 +63,11 @@ function rollout(groupPrefix: string, id: string, percentage: number): boolean {
   return percentage > 0 && normalizedValue(groupPrefix, id, 100, STRATEGY_SEED) <= percentage;
 }
 
+// The same with a prefix fixed at compile time (the strategy's groupId), hashed once.
+function prefixedRollout(prefix: HashPrefix, id: string, percentage: number): boolean {
+  return percentage > 0 && prefixedBucket(prefix, id, 100) <= percentage;
+}
+
 function randomBucket(random: () => number): number {
   return Math.floor(random() * 100) + 1;
 }
@@ -73,37 +78,40 @@ function flexibleRollout(strategy: Strategy, env: StrategyEnv): StrategyTest {
   const stickiness = param(strategy, 'stickiness') || 'default';
   const groupId = param(strategy, 'groupId') || '';
   const prefix = `${groupId}:`;
+  const hashed = hashPrefix(prefix, STRATEGY_SEED);
   const random = env.random;
-  // Without a groupId the SDKs fall back to the context's featureToggle field.
-  const prefixFor = (ctx: EvaluationContext): string =>
-    groupId !== '' || !ctx.featureToggle ? prefix : `${String(ctx.featureToggle)}:`;
+  // Without a groupId the SDKs fall back to the context's featureToggle field as the group.
+  const inRollout = (ctx: EvaluationContext, id: string): boolean =>
+    groupId !== '' || !ctx.featureToggle
+      ? prefixedRollout(hashed, id, percentage)
+      : rollout(`${String(ctx.featureToggle)}:`, id, percentage);
   if (stickiness === 'random') return () => randomBucket(random) <= percentage;
   if (stickiness === 'default') {
     if (percentage >= 100) return ALWAYS;
     return (ctx) => {
       const id = asId(ctx.userId) ?? asId(ctx.sessionId);
-      return id === undefined ? randomBucket(random) <= percentage : rollout(prefixFor(ctx), id, percentage);
+      return id === undefined ? randomBucket(random) <= percentage : inRollout(ctx, id);
     };
   }
   if (groupId !== '') {
     return (ctx) => {
       const id = resolveContextValue(ctx, stickiness);
-      return !!id && rollout(prefix, id, percentage);
+      return !!id && prefixedRollout(hashed, id, percentage);
     };
   }
   return (ctx) => {
     const id = resolveContextValue(ctx, stickiness);
-    return !!id && rollout(prefixFor(ctx), id, percentage);
+    return !!id && inRollout(ctx, id);
   };
 }
 
 function gradualRollout(strategy: Strategy, field: 'userId' | 'sessionId'): StrategyTest {
   const percentage = Number(param(strategy, 'percentage'));
   if (!(percentage > 0)) return NEVER;
-  const prefix = `${param(strategy, 'groupId') || ''}:`;
+  const hashed = hashPrefix(`${param(strategy, 'groupId') || ''}:`, STRATEGY_SEED);
   return (ctx) => {
     const id = asId(ctx[field]);
-    return id !== undefined && rollout(prefix, id, percentage);
+    return id !== undefined && prefixedRollout(hashed, id, percentage);
   };
 }
 

@@ -1,5 +1,5 @@
 import { resolveContextValue } from './context';
-import { VARIANT_SEED, normalizedValue } from './murmurhash3';
+import { VARIANT_SEED, hashPrefix, prefixedBucket, type HashPrefix } from './murmurhash3';
 import type { EvaluationContext, Override, StrategyVariant, VariantDefinition, VariantResult } from './types';
 
 // The variant results for disabled outcomes, shared and frozen: getVariant allocates nothing for them.
@@ -25,8 +25,8 @@ export interface CompiledVariants {
   weights: number[];
   results: VariantResult[];
   overrides: CompiledOverride[];
-  // `${groupId}:`, the hash prefix.
-  groupPrefix: string;
+  // `${groupId}:`, the hash prefix, hashed once.
+  groupPrefix: HashPrefix;
   // undefined for Unleash's default stickiness (userId, sessionId, remoteAddress, then random).
   stickiness: string | undefined;
   // Whether more than one variant can be drawn, i.e. the pick is a split.
@@ -70,7 +70,7 @@ export function compileVariants(
     weights,
     results,
     overrides,
-    groupPrefix: `${groupId}:`,
+    groupPrefix: hashPrefix(`${groupId}:`, VARIANT_SEED),
     stickiness: stickiness === undefined || stickiness === 'default' ? undefined : stickiness,
     split: drawable > 1,
   };
@@ -107,7 +107,7 @@ export function weightedVariant(
     cv.stickiness === undefined ? defaultStickinessValue(ctx) : resolveContextValue(ctx, cv.stickiness);
   // Without a stickiness value the SDKs hash a random number: a uniform draw does the same.
   const target = seed
-    ? normalizedValue(cv.groupPrefix, seed, cv.totalWeight, VARIANT_SEED)
+    ? prefixedBucket(cv.groupPrefix, seed, cv.totalWeight)
     : Math.floor(random() * cv.totalWeight) + 1;
   let counter = 0;
   const weights = cv.weights;

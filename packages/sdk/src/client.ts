@@ -290,7 +290,7 @@ export class WavegateClient extends EventEmitter {
     }
     const variant = this.evaluator.getVariantFlag(slot.flag, this.withStatic(context), fallback);
     if (slot.counter !== undefined && this.metrics !== undefined)
-      this.metrics.countVariantIn(slot.counter, variant.feature_enabled, variant.name);
+      this.metrics.countVariantIn(slot.counter, variant.feature_enabled, variant);
     return variant;
   }
 
@@ -516,15 +516,20 @@ export class WavegateClient extends EventEmitter {
     let response: FetchResponseLike;
     const connectTimer = setTimeout(() => abort.abort(), this.timeoutMs);
     try {
-      response = await this.fetchFn(`${this.baseUrl}${path}`, {
-        headers: {
-          ...this.headers,
-          Accept: 'text/event-stream',
-          'Cache-Control': 'no-cache',
-          ...(this.lastEventId !== undefined && this.fromServer ? { 'Last-Event-ID': this.lastEventId } : {}),
-        },
-        signal: abort.signal,
-      });
+      response = await abortable(
+        this.fetchFn(`${this.baseUrl}${path}`, {
+          headers: {
+            ...this.headers,
+            Accept: 'text/event-stream',
+            'Cache-Control': 'no-cache',
+            ...(this.lastEventId !== undefined && this.fromServer
+              ? { 'Last-Event-ID': this.lastEventId }
+              : {}),
+          },
+          signal: abort.signal,
+        }),
+        abort.signal,
+      );
     } catch (e) {
       clearTimeout(connectTimer);
       this.streamDown(abort, `stream connection failed: ${errorMessage(e)}`);
@@ -571,6 +576,11 @@ export class WavegateClient extends EventEmitter {
       Math.max(50, Math.floor(this.streamIdleTimeoutMs / 3)),
     );
     idle.unref();
+    // Aborting the request is not enough to end the stream everywhere (Node 18's fetch can lose the link
+    // between the signal and the connection after a garbage collection): cancel the body too, which
+    // closes the connection and ends the pending read.
+    const cancel = (): void => void reader.cancel().catch(() => undefined);
+    abort.signal.addEventListener('abort', cancel, { once: true });
     const parser = new SseParser((event) => this.onStreamEvent(event));
     let reason = 'stream closed by the server';
     try {
@@ -581,13 +591,12 @@ export class WavegateClient extends EventEmitter {
         parser.push(decoder.decode(value, { stream: true }));
       }
     } catch (e) {
-      reason =
-        abort.signal.aborted && !this.closed
-          ? 'stream idle, reconnecting'
-          : `stream broken: ${errorMessage(e)}`;
+      reason = `stream broken: ${errorMessage(e)}`;
     } finally {
       clearInterval(idle);
+      abort.signal.removeEventListener('abort', cancel);
     }
+    if (abort.signal.aborted && !this.closed) reason = 'stream idle, reconnecting';
     this.streamDown(abort, reason, parser.retryMs);
   }
 
@@ -687,8 +696,12 @@ export class WavegateClient extends EventEmitter {
     const abort = new AbortController();
     const timer = setTimeout(() => abort.abort(), this.timeoutMs);
     try {
-      const res = await this.fetchFn(`${this.baseUrl}${path}`, { ...init, signal: abort.signal });
-      const text = await res.text();
+      // The timeout holds even where fetch ignores the signal (see readStream).
+      const res = await abortable(
+        this.fetchFn(`${this.baseUrl}${path}`, { ...init, signal: abort.signal }),
+        abort.signal,
+      );
+      const text = await abortable(res.text(), abort.signal);
       return { status: res.status, text, etag: res.headers.get('etag') };
     } finally {
       clearTimeout(timer);
@@ -767,4 +780,46 @@ function safeHostname(): string {
     }
   }
   return cachedHostname;
+}
+
+// `promise`, or a rejection as soon as `signal` aborts, whether or not the promise's producer honours the signal.
+// A response that arrives after the abort has its body cancelled, so that its connection is not held.
+function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) {
+    discard(promise);
+    return Promise.reject(abortError());
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => {
+      discard(promise);
+      reject(abortError());
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error instanceof Error ? error : new Error(String(error)));
+      },
+    );
+  });
+}
+
+function discard(promise: Promise<unknown>): void {
+  promise.then(
+    (value) => {
+      const body = (value as { body?: { cancel?: () => Promise<void> } | null } | null)?.body;
+      if (typeof body?.cancel === 'function') body.cancel().catch(() => undefined);
+    },
+    () => undefined,
+  );
+}
+
+function abortError(): Error {
+  const error = new Error('The operation was aborted');
+  error.name = 'AbortError';
+  return error;
 }

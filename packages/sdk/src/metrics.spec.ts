@@ -29,6 +29,23 @@ describe('MetricsAggregator', () => {
     });
   });
 
+  it('counts a variant result by identity and any other object or name of the same variant with it', () => {
+    const m = new MetricsAggregator(10);
+    const counter = m.counterFor('b')!;
+    const blue = Object.freeze({ name: 'blue', enabled: true, feature_enabled: true });
+    const red = Object.freeze({ name: 'red', enabled: true, feature_enabled: true });
+    m.countVariantIn(counter, true, blue);
+    m.countVariantIn(counter, true, blue);
+    m.countVariantIn(counter, true, red);
+    // A caller's fallback: a fresh, unfrozen object each time; counted under its name.
+    m.countVariantIn(counter, false, { name: 'blue' });
+    m.countVariant('b', true, 'blue');
+    m.countVariant('b', true, '__proto__');
+    const toggles = m.take()!.toggles;
+    expect(toggles.b).toEqual({ yes: 5, no: 1, variants: { blue: 4, red: 1, ['__proto__']: 1 } });
+    expect(Object.keys(toggles.b.variants)).toEqual(['blue', 'red', '__proto__']);
+  });
+
   it('keeps at most maxFlags flags and 100 variants per flag', () => {
     const m = new MetricsAggregator(3);
     for (let i = 0; i < 1000; i++) m.count(`f${i}`, true);

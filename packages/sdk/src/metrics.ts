@@ -1,12 +1,21 @@
 import type { MetricsBucket } from './types';
 
+// One variant's count in a bucket. `key` is the variant result object the evaluator returns for it (results
+// are precomputed and frozen): the hot path finds the cell by identity, with no lookup by name.
+interface VariantCell {
+  name: string;
+  key: object | undefined;
+  n: number;
+}
+
 export interface ToggleCounter {
   yes: number;
   no: number;
-  // Prototype-less dictionaries (here and for the flags): a keyed load on one is about twice as fast as
-  // Map.prototype.get, and any name, `__proto__` included, is an ordinary key.
-  variants: Record<string, number | undefined>;
-  variantCount: number;
+  // In first-seen order; at most MAX_VARIANTS_PER_FLAG.
+  cells: VariantCell[];
+  // The same cells by name. Prototype-less dictionaries (here and for the flags): any name, `__proto__`
+  // included, is an ordinary key.
+  variants: Record<string, VariantCell | undefined>;
 }
 
 function dictionary<T>(): Record<string, T | undefined> {
@@ -52,7 +61,10 @@ export class MetricsAggregator {
 
   countVariant(flag: string, enabled: boolean, variant: string): void {
     const counter = this.counterFor(flag);
-    if (counter !== undefined) this.countVariantIn(counter, enabled, variant);
+    if (counter !== undefined) {
+      countIn(counter, enabled);
+      this.countVariantByName(counter, variant, undefined);
+    }
   }
 
   // The flag's counter in the current bucket (created if need be), for countIn() and countVariantIn()
@@ -62,14 +74,29 @@ export class MetricsAggregator {
     return counter !== undefined ? counter : this.add(flag);
   }
 
-  countVariantIn(counter: ToggleCounter, enabled: boolean, variant: string): void {
+  // Counts a variant result from the evaluator: found by identity when it has been seen in this bucket.
+  countVariantIn(counter: ToggleCounter, enabled: boolean, variant: { readonly name: string }): void {
     countIn(counter, enabled);
-    const variants = counter.variants;
-    const current = variants[variant];
-    if (current !== undefined) variants[variant] = current + 1;
-    else if (counter.variantCount < MAX_VARIANTS_PER_FLAG) {
-      variants[variant] = 1;
-      counter.variantCount++;
+    const cells = counter.cells;
+    for (let k = 0; k < cells.length; k++) {
+      if (cells[k].key === variant) {
+        cells[k].n++;
+        return;
+      }
+    }
+    // Only frozen results are kept as keys: a caller's fallback is a new object on every call.
+    this.countVariantByName(counter, variant.name, Object.isFrozen(variant) ? variant : undefined);
+  }
+
+  private countVariantByName(counter: ToggleCounter, name: string, key: object | undefined): void {
+    const cell = counter.variants[name];
+    if (cell !== undefined) {
+      cell.n++;
+      if (cell.key === undefined) cell.key = key;
+    } else if (counter.cells.length < MAX_VARIANTS_PER_FLAG) {
+      const fresh: VariantCell = { name, key, n: 1 };
+      counter.cells.push(fresh);
+      setOwn(counter.variants, name, fresh);
     } else this.dropped++;
   }
 
@@ -92,7 +119,7 @@ export class MetricsAggregator {
     for (const name in toggles) {
       const c = toggles[name]!;
       const variants: Record<string, number> = {};
-      for (const variant in c.variants) setOwn(variants, variant, c.variants[variant]!);
+      for (const cell of c.cells) setOwn(variants, cell.name, cell.n);
       setOwn(out, name, { yes: c.yes, no: c.no, variants });
     }
     return { start: new Date(start).toISOString(), stop: new Date(stop).toISOString(), toggles: out };
@@ -109,13 +136,13 @@ export class MetricsAggregator {
       }
       counter.yes += t.yes;
       counter.no += t.no;
-      const variants = counter.variants;
       for (const [variant, n] of Object.entries(t.variants)) {
-        const current = variants[variant];
-        if (current !== undefined) variants[variant] = current + n;
-        else if (counter.variantCount < MAX_VARIANTS_PER_FLAG) {
-          variants[variant] = n;
-          counter.variantCount++;
+        const cell = counter.variants[variant];
+        if (cell !== undefined) cell.n += n;
+        else if (counter.cells.length < MAX_VARIANTS_PER_FLAG) {
+          const fresh: VariantCell = { name: variant, key: undefined, n };
+          counter.cells.push(fresh);
+          setOwn(counter.variants, variant, fresh);
         }
       }
     }
@@ -126,7 +153,7 @@ export class MetricsAggregator {
       this.dropped++;
       return undefined;
     }
-    const counter: ToggleCounter = { yes: 0, no: 0, variants: dictionary(), variantCount: 0 };
+    const counter: ToggleCounter = { yes: 0, no: 0, cells: [], variants: dictionary() };
     this.toggles[flag] = counter;
     this.flagCount++;
     return counter;
