@@ -1,4 +1,4 @@
-import { contextTime, resolveContextValue, stringSet } from './context';
+import { contextTime, fieldReader, stringSet, type FieldReader } from './context';
 import { CidrSet } from './ip';
 import { compileRe2 } from './re2';
 import { compareSemverString, parseSemver, type ParsedSemver } from './semver';
@@ -58,7 +58,7 @@ function foldedTest(op: StringOp, value: string, needle: string): boolean {
 
 function compileString(
   op: StringOp,
-  field: string,
+  read: FieldReader,
   values: string[],
   caseInsensitive: boolean,
 ): ConstraintMatcher {
@@ -69,23 +69,23 @@ function compileString(
       switch (op) {
         case 'STR_STARTS_WITH':
           return (ctx) => {
-            const value = resolveContextValue(ctx, field);
+            const value = read(ctx);
             return value !== undefined && value.startsWith(needle);
           };
         case 'STR_ENDS_WITH':
           return (ctx) => {
-            const value = resolveContextValue(ctx, field);
+            const value = read(ctx);
             return value !== undefined && value.endsWith(needle);
           };
         default:
           return (ctx) => {
-            const value = resolveContextValue(ctx, field);
+            const value = read(ctx);
             return value !== undefined && value.includes(needle);
           };
       }
     }
     return (ctx) => {
-      const value = resolveContextValue(ctx, field);
+      const value = read(ctx);
       if (value === undefined) return false;
       for (let k = 0; k < values.length; k++) if (stringTest(op, value, values[k])) return true;
       return false;
@@ -93,7 +93,7 @@ function compileString(
   }
   const needles = values.map((v) => v.toLowerCase());
   return (ctx) => {
-    const value = resolveContextValue(ctx, field);
+    const value = read(ctx);
     if (value === undefined) return false;
     // ASCII values compare in place; others are lower-cased (a copy), since Unicode case mapping can
     // change a string's length.
@@ -108,21 +108,21 @@ function compileString(
 }
 
 // A context version as the node SDK compares it with a semver constraint: NaN when it cannot be.
-function semverCompare(ctx: EvaluationContext, field: string, target: ParsedSemver): number {
-  const value = resolveContextValue(ctx, field);
+function semverCompare(ctx: EvaluationContext, read: FieldReader, target: ParsedSemver): number {
+  const value = read(ctx);
   // A context version may not start with `v`, unlike the constraint value (node SDK rule).
   if (!value || value.charCodeAt(0) === 0x76) return NaN;
   return compareSemverString(value, target);
 }
 
 function compileOperator(c: Constraint, env: ConstraintEnv): ConstraintMatcher | undefined {
-  const field = c.contextName;
+  const read = fieldReader(c.contextName);
   switch (c.operator) {
     case 'IN':
     case 'NOT_IN': {
       const set = stringSet(cleanValues(c.values));
       const isIn = (ctx: EvaluationContext): boolean => {
-        const value = resolveContextValue(ctx, field);
+        const value = read(ctx);
         return value !== undefined && set[value] === true;
       };
       return c.operator === 'IN' ? isIn : (ctx) => !isIn(ctx);
@@ -130,7 +130,7 @@ function compileOperator(c: Constraint, env: ConstraintEnv): ConstraintMatcher |
     case 'STR_STARTS_WITH':
     case 'STR_ENDS_WITH':
     case 'STR_CONTAINS':
-      return compileString(c.operator, field, cleanValues(c.values), Boolean(c.caseInsensitive));
+      return compileString(c.operator, read, cleanValues(c.values), Boolean(c.caseInsensitive));
     case 'NUM_EQ':
     case 'NUM_GT':
     case 'NUM_GTE':
@@ -142,15 +142,15 @@ function compileOperator(c: Constraint, env: ConstraintEnv): ConstraintMatcher |
       // One closure per operator: the hot path does not branch on it.
       switch (c.operator) {
         case 'NUM_EQ':
-          return (ctx) => Number(resolveContextValue(ctx, field)) === target;
+          return (ctx) => Number(read(ctx)) === target;
         case 'NUM_GT':
-          return (ctx) => Number(resolveContextValue(ctx, field)) > target;
+          return (ctx) => Number(read(ctx)) > target;
         case 'NUM_GTE':
-          return (ctx) => Number(resolveContextValue(ctx, field)) >= target;
+          return (ctx) => Number(read(ctx)) >= target;
         case 'NUM_LT':
-          return (ctx) => Number(resolveContextValue(ctx, field)) < target;
+          return (ctx) => Number(read(ctx)) < target;
         default:
-          return (ctx) => Number(resolveContextValue(ctx, field)) <= target;
+          return (ctx) => Number(read(ctx)) <= target;
       }
     }
     case 'DATE_AFTER':
@@ -172,22 +172,22 @@ function compileOperator(c: Constraint, env: ConstraintEnv): ConstraintMatcher |
       // One closure per operator; a comparison with NaN (no version, or not one) is false.
       switch (c.operator) {
         case 'SEMVER_EQ':
-          return (ctx) => semverCompare(ctx, field, target) === 0;
+          return (ctx) => semverCompare(ctx, read, target) === 0;
         case 'SEMVER_GT':
-          return (ctx) => semverCompare(ctx, field, target) > 0;
+          return (ctx) => semverCompare(ctx, read, target) > 0;
         case 'SEMVER_GTE':
-          return (ctx) => semverCompare(ctx, field, target) >= 0;
+          return (ctx) => semverCompare(ctx, read, target) >= 0;
         case 'SEMVER_LT':
-          return (ctx) => semverCompare(ctx, field, target) < 0;
+          return (ctx) => semverCompare(ctx, read, target) < 0;
         default:
-          return (ctx) => semverCompare(ctx, field, target) <= 0;
+          return (ctx) => semverCompare(ctx, read, target) <= 0;
       }
     }
     case 'REGEX': {
       const regex = typeof c.value === 'string' ? compileRe2(c.value, Boolean(c.caseInsensitive)) : undefined;
       if (regex === undefined) return NEVER;
       return (ctx) => {
-        const value = resolveContextValue(ctx, field);
+        const value = read(ctx);
         return value !== undefined && regex.test(value);
       };
     }
@@ -195,7 +195,7 @@ function compileOperator(c: Constraint, env: ConstraintEnv): ConstraintMatcher |
       const ranges = new CidrSet(cleanValues(c.values));
       if (ranges.size === 0) return NEVER;
       return (ctx) => {
-        const value = resolveContextValue(ctx, field);
+        const value = read(ctx);
         return value !== undefined && ranges.contains(value);
       };
     }

@@ -1,5 +1,5 @@
 import { compileConstraint, type ConstraintEnv, type ConstraintMatcher } from './constraints';
-import { resolveContextValue, stringSet } from './context';
+import { fieldReader, stringSet } from './context';
 import { parseCidr, parseIPv4, v4InRange, type CidrRange } from './ip';
 import { STRATEGY_SEED, hashPrefix, normalizedValue, prefixedBucket, type HashPrefix } from './murmurhash3';
 import type { EvaluationContext, EvaluationReason, Segment, Strategy } from './types';
@@ -93,14 +93,17 @@ function flexibleRollout(strategy: Strategy, env: StrategyEnv): StrategyTest {
       return id === undefined ? randomBucket(random) <= percentage : inRollout(ctx, id);
     };
   }
+  const read = fieldReader(stickiness);
+  // At 100 % every context with a stickiness value is in, whatever its bucket.
+  if (percentage >= 100) return (ctx) => !!read(ctx);
   if (groupId !== '') {
     return (ctx) => {
-      const id = resolveContextValue(ctx, stickiness);
+      const id = read(ctx);
       return !!id && prefixedRollout(hashed, id, percentage);
     };
   }
   return (ctx) => {
-    const id = resolveContextValue(ctx, stickiness);
+    const id = read(ctx);
     return !!id && inRollout(ctx, id);
   };
 }

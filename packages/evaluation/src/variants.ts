@@ -1,4 +1,4 @@
-import { resolveContextValue } from './context';
+import { fieldReader, type FieldReader } from './context';
 import { VARIANT_SEED, hashPrefix, prefixedBucket, type HashPrefix } from './murmurhash3';
 import type { EvaluationContext, Override, StrategyVariant, VariantDefinition, VariantResult } from './types';
 
@@ -15,7 +15,7 @@ export const DISABLED_VARIANT_FEATURE_ENABLED: VariantResult = Object.freeze({
 });
 
 interface CompiledOverride {
-  contextName: string;
+  read: FieldReader;
   values: ReadonlySet<string>;
   result: VariantResult;
 }
@@ -27,8 +27,9 @@ export interface CompiledVariants {
   overrides: CompiledOverride[];
   // `${groupId}:`, the hash prefix, hashed once.
   groupPrefix: HashPrefix;
-  // undefined for Unleash's default stickiness (userId, sessionId, remoteAddress, then random).
-  stickiness: string | undefined;
+  // The stickiness field's reader; undefined for Unleash's default stickiness (userId, sessionId,
+  // remoteAddress, then random).
+  stickiness: FieldReader | undefined;
   // Whether more than one variant can be drawn, i.e. the pick is a split.
   split: boolean;
 }
@@ -62,7 +63,11 @@ export function compileVariants(
     if (weight > 0) drawable++;
     const list: Override[] | undefined = 'overrides' in v ? v.overrides : undefined;
     for (const o of list ?? []) {
-      overrides.push({ contextName: o.contextName, values: new Set((o.values ?? []).map(String)), result });
+      overrides.push({
+        read: fieldReader(o.contextName),
+        values: new Set((o.values ?? []).map(String)),
+        result,
+      });
     }
   }
   return {
@@ -71,7 +76,7 @@ export function compileVariants(
     results,
     overrides,
     groupPrefix: hashPrefix(`${groupId}:`, VARIANT_SEED),
-    stickiness: stickiness === undefined || stickiness === 'default' ? undefined : stickiness,
+    stickiness: stickiness === undefined || stickiness === 'default' ? undefined : fieldReader(stickiness),
     split: drawable > 1,
   };
 }
@@ -81,7 +86,7 @@ export function overrideVariant(cv: CompiledVariants, ctx: EvaluationContext): V
   const overrides = cv.overrides;
   for (let k = 0; k < overrides.length; k++) {
     const o = overrides[k];
-    const value = resolveContextValue(ctx, o.contextName);
+    const value = o.read(ctx);
     if (value !== undefined && o.values.has(value)) return o.result;
   }
   return undefined;
@@ -103,8 +108,7 @@ export function weightedVariant(
   ctx: EvaluationContext,
   random: () => number,
 ): VariantResult | undefined {
-  const seed =
-    cv.stickiness === undefined ? defaultStickinessValue(ctx) : resolveContextValue(ctx, cv.stickiness);
+  const seed = cv.stickiness === undefined ? defaultStickinessValue(ctx) : cv.stickiness(ctx);
   // Without a stickiness value the SDKs hash a random number: a uniform draw does the same.
   const target = seed
     ? prefixedBucket(cv.groupPrefix, seed, cv.totalWeight)
