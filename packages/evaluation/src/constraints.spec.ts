@@ -23,6 +23,29 @@ describe('constraints', () => {
     expect(check({ contextName: 'userId', operator: 'IN', values: ['1'] }, {})).toBe(false);
   });
 
+  it('answers IN / NOT_IN the same for every list length (compared one by one or looked up)', () => {
+    const pool = ['__proto__', 'constructor', 'toString', 'a', 'b', '1', '01', 'é', '😊', ''];
+    for (const n of [0, 1, 2, 4, 5, 8, 50]) {
+      const values = Array.from({ length: n }, (_, k) => (k < pool.length ? pool[k] : `v${k}`));
+      const members = new Set(values.map((v) => v.trim()).filter((v) => v !== ''));
+      for (const probe of [...pool, 'v7', 'v49', 'zz', 42, null, undefined]) {
+        const ctx: EvaluationContext = { properties: { field: probe as string | undefined } };
+        const present = probe !== null && probe !== undefined;
+        const expected = present && members.has(String(probe));
+        expect([n, probe, check({ contextName: 'field', operator: 'IN', values }, ctx)]).toEqual([
+          n,
+          probe,
+          expected,
+        ]);
+        expect([n, probe, check({ contextName: 'field', operator: 'NOT_IN', values }, ctx)]).toEqual([
+          n,
+          probe,
+          !expected,
+        ]);
+      }
+    }
+  });
+
   it('compares strings with and without case', () => {
     const ends: Constraint = { contextName: 'email', operator: 'STR_ENDS_WITH', values: ['@Acme.com'] };
     expect(check(ends, { properties: { email: 'a@acme.com' } })).toBe(false);

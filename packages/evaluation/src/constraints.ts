@@ -14,6 +14,9 @@ export interface ConstraintEnv {
 
 const NEVER: ConstraintMatcher = () => false;
 
+// IN / NOT_IN lists up to this long are compared value by value rather than looked up.
+const FEW_VALUES = 4;
+
 // As the Unleash SDKs clean constraint values: drop empty ones, trim the rest.
 function cleanValues(values: unknown): string[] {
   if (!Array.isArray(values)) return [];
@@ -120,11 +123,26 @@ function compileOperator(c: Constraint, env: ConstraintEnv): ConstraintMatcher |
   switch (c.operator) {
     case 'IN':
     case 'NOT_IN': {
-      const set = stringSet(cleanValues(c.values));
-      const isIn = (ctx: EvaluationContext): boolean => {
-        const value = read(ctx);
-        return value !== undefined && set[value] === true;
-      };
+      const values = [...new Set(cleanValues(c.values))];
+      let isIn: ConstraintMatcher;
+      if (values.length === 1) {
+        const only = values[0];
+        isIn = (ctx) => read(ctx) === only;
+      } else if (values.length <= FEW_VALUES) {
+        // A few string comparisons cost less than one lookup in a dictionary.
+        isIn = (ctx) => {
+          const value = read(ctx);
+          if (value === undefined) return false;
+          for (let k = 0; k < values.length; k++) if (values[k] === value) return true;
+          return false;
+        };
+      } else {
+        const set = stringSet(values);
+        isIn = (ctx) => {
+          const value = read(ctx);
+          return value !== undefined && set[value] === true;
+        };
+      }
       return c.operator === 'IN' ? isIn : (ctx) => !isIn(ctx);
     }
     case 'STR_STARTS_WITH':
