@@ -406,6 +406,22 @@ async function main(): Promise<void> {
   await wavegate.ready(5000);
   const wgCtx = facts.map(unleashContext);
 
+  // Instruction counting (bench/sdk-eval-instructions.sh runs this under callgrind twice, with 0 and with N extra
+  // evaluations, and divides the difference by N): @wavegate/sdk only, the same pairs, no timing.
+  const counted = process.env.SDK_EVAL_INSTRUCTIONS;
+  if (counted !== undefined) {
+    const one = (i: number) =>
+      isVariant[flagIdx[i]]
+        ? wavegate.getVariant(names[flagIdx[i]], wgCtx[ctxIdx[i]])
+        : wavegate.isEnabled(names[flagIdx[i]], wgCtx[ctxIdx[i]]);
+    let sink = 0;
+    for (let round = 0; round < 3; round++) for (let i = 0; i < Math.min(WARMUP, PAIRS); i++) if (one(i)) sink++;
+    for (let i = 0; i < Number(counted); i++) if (one(i % PAIRS)) sink++;
+    console.log(`evaluated; sink ${sink}`);
+    await wavegate.close();
+    return;
+  }
+
   // unleash-client: bootstrap, no fetching (refreshInterval 0), metrics counted (never sent in this run).
   const unleash = new Unleash({
     url: 'http://127.0.0.1:9/api/',
