@@ -415,7 +415,8 @@ async function main(): Promise<void> {
         ? wavegate.getVariant(names[flagIdx[i]], wgCtx[ctxIdx[i]])
         : wavegate.isEnabled(names[flagIdx[i]], wgCtx[ctxIdx[i]]);
     let sink = 0;
-    for (let round = 0; round < 3; round++) for (let i = 0; i < Math.min(WARMUP, PAIRS); i++) if (one(i)) sink++;
+    for (let round = 0; round < 3; round++)
+      for (let i = 0; i < Math.min(WARMUP, PAIRS); i++) if (one(i)) sink++;
     for (let i = 0; i < Number(counted); i++) if (one(i % PAIRS)) sink++;
     console.log(`evaluated; sink ${sink}`);
     await wavegate.close();
