@@ -273,6 +273,76 @@ describe('signals are scoped to an environment (e2e)', () => {
     expect(audit.environment).toBeUndefined();
   }, 60_000);
 
+  it('GET /api/change-requests/:id/signals lists what concerns the rollout by the same rule, newest first', async () => {
+    const FLAG = 'env-signals-list';
+    await createFlag(FLAG);
+    const cr = await rolloutAtWave1(FLAG, { maxErrorSignals: 1000 });
+    const post = async (body: Record<string, unknown>) => {
+      const res = await t
+        .http()
+        .post('/api/signals')
+        .set(bearer(automation))
+        .send({ source: 'grafana', severity: 'warning', message: 'm', ...body });
+      expect(res.status).toBe(201);
+    };
+    await reportErrors(devClient, [{ flag: FLAG, tenantId: cr.firstTenant, count: 3, message: 'dev error' }]);
+    clock.advance(1_000);
+    await reportErrors(prodClient, [
+      { flag: FLAG, tenantId: cr.firstTenant, count: 2, message: 'prod error' },
+    ]);
+    clock.advance(1_000);
+    await post({ flagKey: FLAG, message: 'no environment: every environment' });
+    clock.advance(1_000);
+    await post({ flagKey: FLAG, environment: 'staging', message: 'staging only' });
+    await post({ flagKey: 'some-other-flag', environment: 'production', message: 'another flag' });
+    await post({
+      tenantId: ids.find((x) => x !== cr.firstTenant && !x.endsWith('-x')) ?? 'nobody',
+      message: 'x',
+    });
+
+    const res = await t.http().get(`/api/change-requests/${cr.id}/signals`).set(bearer(a.viewer.token));
+    expect(res.status).toBe(200);
+    const items = res.body.items as Record<string, unknown>[];
+    // Newest first; the development and staging signals and the other flag's are not this rollout's.
+    expect(items.map((x) => [x.message, x.environment, x.source])).toEqual([
+      ['no environment: every environment', null, 'grafana'],
+      ['prod error', 'production', 'sdk'],
+    ]);
+    expect(items[1]).toMatchObject({
+      severity: 'error',
+      state: 'firing',
+      count: 2,
+      tenantId: cr.firstTenant,
+      flagKey: FLAG,
+    });
+
+    // A CR that never ran has none; an unknown CR is a 404; reading needs a login.
+    const draft = await t
+      .http()
+      .post('/api/change-requests')
+      .set(bearer(a.maker.token))
+      .send({
+        title: 'Not run',
+        operation: 'flag.rollout',
+        params: { flag: FLAG, environment: 'production' },
+        targets: [{ type: 'tenant', id: ids[0] }],
+        justification: 'listing signals of a draft',
+      });
+    expect(draft.status).toBe(201);
+    const none = await t
+      .http()
+      .get(`/api/change-requests/${draft.body.id}/signals`)
+      .set(bearer(a.viewer.token));
+    expect(none.status).toBe(200);
+    expect(none.body.items).toEqual([]);
+    const missing = await t
+      .http()
+      .get('/api/change-requests/00000000-0000-4000-8000-000000000000/signals')
+      .set(bearer(a.viewer.token));
+    expect(missing.status).toBe(404);
+    expect((await t.http().get(`/api/change-requests/${cr.id}/signals`)).status).toBe(401);
+  }, 60_000);
+
   it('POST /api/signals refuses a malformed or unknown environment, naming the field', async () => {
     const send = (environment: unknown) =>
       t.http().post('/api/signals').set(bearer(automation)).send({

@@ -338,22 +338,7 @@ export class RolloutEngine implements OnApplicationBootstrap, OnApplicationShutd
       .orderBy('s.at', 'ASC')
       .take(5000)
       .getMany();
-    let scope: CrSignalScope = { changeRequestId: rollout.changeRequestId, tenants: new Set(), flags: [] };
-    if (rows.some((s) => s.changeRequestId !== rollout.changeRequestId)) {
-      const touched = await m
-        .createQueryBuilder(RolloutTargetEntity, 't')
-        .select(['t.tenantId'])
-        .where('t.change_request_id = :crId AND t.phase = :phase AND t.wave_index <= :current', {
-          crId: rollout.changeRequestId,
-          phase: 'apply',
-          current,
-        })
-        .getMany();
-      // A flag operation names its flags, each in its environment (an SDK error report carries the flag key and
-      // its token's environment, not a target id).
-      const flags = this.registry.find(rollout.operation)?.signalFlags?.(rollout.params) ?? [];
-      scope = { ...scope, tenants: new Set(touched.map((t) => t.tenantId)), flags };
-    }
+    const scope = await this.signalScope(m, rollout, current, rows);
     return rows
       .filter((s) => signalConcerns(s, scope))
       .map((s) => ({
@@ -364,6 +349,60 @@ export class RolloutEngine implements OnApplicationBootstrap, OnApplicationShutd
         message: s.message,
         ...(s.tenantId ? { tenantId: s.tenantId } : {}),
       }));
+  }
+
+  /** What a CR's rollout touches up to wave `current`, for `signalConcerns`; tenants are only read when `rows` need them. */
+  private async signalScope(
+    m: EntityManager,
+    rollout: RolloutEntity,
+    current: number,
+    rows: readonly SignalEntity[],
+  ): Promise<CrSignalScope> {
+    const scope: CrSignalScope = { changeRequestId: rollout.changeRequestId, tenants: new Set(), flags: [] };
+    if (!rows.some((s) => s.changeRequestId !== rollout.changeRequestId)) return scope;
+    const touched = await m
+      .createQueryBuilder(RolloutTargetEntity, 't')
+      .select(['t.tenantId'])
+      .where('t.change_request_id = :crId AND t.phase = :phase AND t.wave_index <= :current', {
+        crId: rollout.changeRequestId,
+        phase: 'apply',
+        current,
+      })
+      .getMany();
+    // A flag operation names its flags, each in its environment (an SDK error report carries the flag key and
+    // its token's environment, not a target id).
+    const flags = this.registry.find(rollout.operation)?.signalFlags?.(rollout.params) ?? [];
+    return { ...scope, tenants: new Set(touched.map((t) => t.tenantId)), flags };
+  }
+
+  /**
+   * Every signal that concerns the CR's rollout since it started, newest first, by the rule the halt policy uses
+   * (`signalConcerns`, ADR 0007), whatever its state or severity and whether or not it is still in the policy's
+   * window; executor failures are per-target results, not listed here. Empty when the CR never ran.
+   */
+  async signalsOf(m: EntityManager, crId: string, limit: number): Promise<SignalEntity[]> {
+    const rollout = await rolloutStore.find(m, crId);
+    if (!rollout) return [];
+    const waves = await rolloutStore.waves(m, crId, 'apply');
+    const started = waves.filter((w) => w.status !== 'pending');
+    const current = started.length > 0 ? started[started.length - 1].waveIndex : 1;
+    const rows = await m
+      .createQueryBuilder(SignalEntity, 's')
+      .where('s.at >= :since AND s.source <> :executor', { since: rollout.startedAt, executor: 'executor' })
+      .andWhere(
+        new Brackets((b) =>
+          b
+            .where('s.change_request_id = :crId', { crId })
+            .orWhere('s.tenant_id IS NOT NULL')
+            .orWhere('s.flag_key IS NOT NULL'),
+        ),
+      )
+      .orderBy('s.at', 'DESC')
+      .addOrderBy('s.id', 'ASC')
+      .take(5000)
+      .getMany();
+    const scope = await this.signalScope(m, rollout, current, rows);
+    return rows.filter((s) => signalConcerns(s, scope)).slice(0, limit);
   }
 
   /** Evaluates and, when the policy says so, records the halt in `tx`. Returns whether the CR is now halted. */

@@ -88,6 +88,13 @@ export class RolloutsController {
     return this.status(id);
   }
 
+  /** The signals that concern the CR's rollout (ADR 0007's rule), newest first: what the halt policy judges. */
+  @Get('change-requests/:id/signals')
+  @Access(...READERS)
+  signals(@Param('id') id: string) {
+    return this.rollouts.signals(id);
+  }
+
   @Get('change-requests/:id/targets')
   @Access(...READERS)
   targets(@Param('id') id: string, @Query() q: ListTargetsQueryDto) {

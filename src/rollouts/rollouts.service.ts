@@ -57,6 +57,20 @@ export interface TargetView {
 const zero = (): ProgressCounts => Object.fromEntries(TARGET_STATUSES.map((s) => [s, 0])) as ProgressCounts;
 
 /** The engine's use cases behind `/api/change-requests/:id/{execute,pause,resume,halt,abort,rollback,targets}`. */
+export interface SignalView {
+  id: string;
+  source: string;
+  severity: string;
+  state: string;
+  message: string;
+  count: number;
+  tenantId: string | null;
+  flagKey: string | null;
+  environment: string | null;
+  changeRequestId: string | null;
+  at: string;
+}
+
 @Injectable()
 export class RolloutsService {
   constructor(
@@ -126,6 +140,27 @@ export class RolloutsService {
     );
     if (!cr) throw changeRequestNotFound(id);
     return cr;
+  }
+
+  /** `GET /api/change-requests/:id/signals`: the signals that concern its rollout, newest first (at most 200). */
+  async signals(id: string): Promise<{ items: SignalView[] }> {
+    await this.statusOf(id);
+    const rows = await this.tx.read((m) => this.engine.signalsOf(m, id, 200));
+    return {
+      items: rows.map((s) => ({
+        id: s.id,
+        source: s.source,
+        severity: s.severity,
+        state: s.state,
+        message: s.message,
+        count: s.count,
+        tenantId: s.tenantId,
+        flagKey: s.flagKey,
+        environment: s.environment,
+        changeRequestId: s.changeRequestId,
+        at: s.at.toISOString(),
+      })),
+    };
   }
 
   /** For `GET /api/change-requests/:id`: per-status and per-wave counts, and why it halted. Null if never run. */

@@ -138,8 +138,11 @@ export interface Signal {
   id?: string;
   source: string;
   severity: string;
+  state?: string;
   message?: string;
   tenantId?: string | null;
+  flagKey?: string | null;
+  environment?: string | null;
   count?: number;
   at: string;
 }

@@ -72,26 +72,10 @@ export function ChangeRequestPage({ id }: { id: string }) {
       setCr(next);
       setReviewed((r) => r ?? { hash: next.planHash, revision: next.revision });
       setError(null);
-      // Signals that concern this rollout (its id, or a tenant in its plan), from the audit log's records of them.
+      // The signals that concern this rollout, by the rule the halt policy applies (server side).
       if (EXECUTING.has(next.status)) {
-        const tenants = new Set(next.plan?.waves.flatMap((w) => w.targets.map((x) => x.tenantId ?? x.id)) ?? []);
-        get<Page<AuditItem>>('/api/audit?action=signal.recorded&limit=200')
-          .then((r) =>
-            setSignals(
-              r.items
-                .map((a) => ({ a, d: (a.data ?? {}) as Record<string, unknown> }))
-                .filter(({ d }) => d.changeRequestId === id || (typeof d.tenantId === 'string' && tenants.has(d.tenantId)))
-                .filter(({ a }) => !next.approvedAt || a.at >= next.approvedAt)
-                .map(({ a, d }) => ({
-                  id: String(a.seq),
-                  source: String(d.source ?? a.actor),
-                  severity: String(d.severity ?? ''),
-                  tenantId: typeof d.tenantId === 'string' ? d.tenantId : null,
-                  count: typeof d.count === 'number' ? d.count : 1,
-                  at: a.at,
-                })),
-            ),
-          )
+        get<{ items: Signal[] }>(`/api/change-requests/${encodeURIComponent(id)}/signals`)
+          .then((r) => setSignals(r.items))
           .catch(() => undefined);
       }
       // Per-target status: every target of a small plan (one request), only the failed ones of a large plan.
@@ -750,7 +734,10 @@ function Signals({ signals }: { signals: Signal[] }) {
         {signals.slice(0, 50).map((s, i) => (
           <li key={s.id ?? i} className={`sev-${s.severity}`}>
             {when(s.at)} · <strong>{s.severity}</strong> from {s.source}
-            {s.tenantId ? ` (tenant ${s.tenantId})` : ''}: {s.message ?? ''}
+            {s.environment ? ` in ${s.environment}` : ''}
+            {s.tenantId ? ` (tenant ${s.tenantId})` : ''}
+            {s.flagKey ? ` [flag ${s.flagKey}]` : ''}
+            {s.state === 'resolved' ? ' (resolved)' : ''}: {s.message ?? ''}
             {s.count && s.count > 1 ? ` ×${s.count}` : ''}
           </li>
         ))}
