@@ -81,8 +81,9 @@ export class ChangeRequestEntity {
   @Column({ name: 'start_window_seconds', type: 'integer' })
   startWindowSeconds!: number;
 
+  /** Set by a break-glass execution; `review` is added once by the review after the fact (ADR 0010). */
   @Column({ name: 'break_glass', type: 'simple-json', nullable: true })
-  breakGlass!: { by: string; incidentRef: string; at: string } | null;
+  breakGlass!: StoredBreakGlass | null;
 
   /** Why the CR is in its status: the reject comment, the expiry explanation, a halt reason. */
   @Column({ name: 'status_reason', type: 'text', nullable: true })
@@ -139,4 +140,12 @@ export class ChangeRequestApprovalEntity {
 
   @Column({ type: Date })
   at!: Date;
+}
+
+/** The `break_glass` JSON column: the lifecycle's BreakGlass with ISO timestamps. */
+export interface StoredBreakGlass {
+  by: string;
+  incidentRef: string;
+  at: string;
+  review?: { by: string; at: string; outcome: 'accepted' | 'concerns'; note: string };
 }

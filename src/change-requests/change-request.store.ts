@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { EntityManager } from 'typeorm';
-import { Approval, CrSnapshot } from './domain/lifecycle';
+import { Approval, BreakGlass, CrSnapshot } from './domain/lifecycle';
 import {
   ChangeRequestApprovalEntity,
   ChangeRequestEntity,
   ChangeRequestPlanEntity,
+  StoredBreakGlass,
 } from './change-request.entity';
 import { VersionConflict } from './change-request.errors';
 
@@ -96,8 +97,28 @@ export function toSnapshot(cr: ChangeRequestEntity, approvals: ChangeRequestAppr
     pendingTtlMs: cr.pendingTtlSeconds * 1000,
     startWindowMs: cr.startWindowSeconds * 1000,
     operationRisk: cr.risk,
-    breakGlass: cr.breakGlass
-      ? { by: cr.breakGlass.by, incidentRef: cr.breakGlass.incidentRef, at: new Date(cr.breakGlass.at) }
-      : undefined,
+    breakGlass: cr.breakGlass ? fromStoredBreakGlass(cr.breakGlass) : undefined,
+  };
+}
+
+function fromStoredBreakGlass(s: StoredBreakGlass): BreakGlass {
+  const r = s.review;
+  return {
+    by: s.by,
+    incidentRef: s.incidentRef,
+    at: new Date(s.at),
+    ...(r ? { review: { by: r.by, at: new Date(r.at), outcome: r.outcome, note: r.note } } : {}),
+  };
+}
+
+/** The `break_glass` column value; keeps the review, so that a later command never drops it. */
+export function toStoredBreakGlass(b: BreakGlass | undefined): StoredBreakGlass | null {
+  if (!b) return null;
+  const r = b.review;
+  return {
+    by: b.by,
+    incidentRef: b.incidentRef,
+    at: b.at.toISOString(),
+    ...(r ? { review: { by: r.by, at: r.at.toISOString(), outcome: r.outcome, note: r.note } } : {}),
   };
 }

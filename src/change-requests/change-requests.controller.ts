@@ -6,6 +6,7 @@ import { AccessRule, Principal, READERS } from '../common/principal';
 import {
   ApproveDto,
   BreakGlassDto,
+  BreakGlassReviewDto,
   CreateChangeRequestDto,
   EditChangeRequestDto,
   ListChangeRequestsQueryDto,
@@ -96,5 +97,21 @@ export class ChangeRequestsController {
   @Access('admin')
   breakGlass(@CurrentPrincipal() p: Principal, @UuidParam('id') id: string, @Body() dto: BreakGlassDto) {
     return this.crs.command(p, id, { type: 'break_glass_execute', incidentRef: dto.incidentRef.trim() });
+  }
+
+  /**
+   * The review after the fact of a break-glass execution (design rule 8, ADR 0010): a checker who neither broke
+   * the glass nor wrote or edited the CR records `accepted` or `concerns` with a note, once, whatever the CR's
+   * status. Emits `change_request.break_glass_reviewed`.
+   */
+  @Post(':id/break-glass/review')
+  @HttpCode(200)
+  @Access(...CHECKERS)
+  reviewBreakGlass(
+    @CurrentPrincipal() p: Principal,
+    @UuidParam('id') id: string,
+    @Body() dto: BreakGlassReviewDto,
+  ) {
+    return this.crs.reviewBreakGlass(p, id, { outcome: dto.outcome, note: dto.note });
   }
 }

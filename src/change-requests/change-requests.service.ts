@@ -25,6 +25,11 @@ import {
   SYSTEM_ACTOR,
   validApprovers,
 } from './domain/lifecycle';
+import {
+  breakGlassReviewRefusal,
+  BreakGlassReviewInput,
+  decideBreakGlassReview,
+} from './domain/break-glass-review';
 import { coAuthors, toActor } from './change-request.actor';
 import {
   ChangeRequestApprovalEntity,
@@ -38,7 +43,7 @@ import {
   VersionConflict,
 } from './change-request.errors';
 import { BuiltPlan, ChangeRequestPlanner, PlanRequest } from './change-request.planner';
-import { changeRequestStore as store, toSnapshot } from './change-request.store';
+import { changeRequestStore as store, toSnapshot, toStoredBreakGlass } from './change-request.store';
 import type { Plan } from './plan.builder';
 
 export interface CreateChangeRequestInput extends PlanRequest {
@@ -53,6 +58,8 @@ export type EditChangeRequestInput = Partial<Omit<CreateChangeRequestInput, 'ope
 export interface ListQuery {
   status?: CrStatus;
   awaiting?: 'me';
+  /** `pending`: executed through break-glass, not reviewed yet; `done`: reviewed. */
+  breakGlassReview?: 'pending' | 'done';
   cursor?: string;
   limit: number;
 }
@@ -200,6 +207,37 @@ export class ChangeRequestsService {
     return p === 'system' ? null : this.get(p, id);
   }
 
+  /**
+   * The review after the fact of a break-glass execution (design rule 8, ADR 0010): stored in the CR's
+   * `break_glass` record with an audit entry and a `change_request.break_glass_reviewed` event; never changes the
+   * status.
+   */
+  async reviewBreakGlass(
+    p: Principal,
+    id: string,
+    input: BreakGlassReviewInput,
+  ): Promise<Record<string, unknown>> {
+    const actor = toActor(p);
+    await this.retrying(id, () =>
+      this.tx.run(async (tx) => {
+        const { cr, snapshot } = await this.load(tx.manager, id);
+        const d = decideBreakGlassReview(snapshot, input, actor, tx.now);
+        await store.updateVersioned(tx.manager, cr.id, cr.version, {
+          breakGlass: toStoredBreakGlass(d.breakGlass),
+          updatedAt: tx.now,
+        });
+        this.record(tx, cr, actor, d.event, cr.status, {
+          approvalCount: validApprovers(snapshot).length,
+          // The note goes to the event (the channel should read it) and only as a hash to the audit log.
+          reason: d.review.note,
+          breakGlass: { by: d.breakGlass.by, incidentRef: d.breakGlass.incidentRef },
+          review: { by: d.review.by, outcome: d.review.outcome },
+        });
+      }),
+    );
+    return this.get(p, id);
+  }
+
   /** Expires every pending or approved CR past its deadline; returns how many. The sweeper calls it on a timer. */
   async sweepExpired(): Promise<number> {
     const now = this.clock.now();
@@ -267,6 +305,8 @@ export class ChangeRequestsService {
         })),
       }),
       availableCommands: availableCommands(snapshot, toActor(p), this.clock.now()),
+      // For the UI: may this caller review the break-glass execution, and if not, why (null: nothing to review).
+      breakGlassReviewAccess: snapshot.breakGlass ? reviewAccess(snapshot, toActor(p)) : null,
     };
   }
 
@@ -281,7 +321,21 @@ export class ChangeRequestsService {
       .addOrderBy('cr.id', 'DESC')
       .take(q.limit + 1);
     if (q.status) qb.andWhere('cr.status = :status', { status: q.status });
-    if (q.awaiting === 'me') {
+    if (q.breakGlassReview) {
+      // `"review":` appears in the JSON only as the key: inside a string value its quotes are escaped.
+      qb.andWhere('cr.break_glass IS NOT NULL').andWhere(
+        q.breakGlassReview === 'pending'
+          ? 'cr.break_glass NOT LIKE :reviewKey'
+          : 'cr.break_glass LIKE :reviewKey',
+        { reviewKey: '%"review":%' },
+      );
+    }
+    if (q.awaiting === 'me' && q.breakGlassReview === 'pending') {
+      // Awaiting my review: break-glass executions I may review (not mine, not authored or edited by me).
+      qb.andWhere('cr.author_id <> :me', { me: actor.id })
+        .andWhere('cr.editor_ids NOT LIKE :meJson', { meJson: `%${JSON.stringify(actor.id)}%` })
+        .andWhere('cr.break_glass NOT LIKE :byMe', { byMe: `%"by":${JSON.stringify(actor.id)}%` });
+    } else if (q.awaiting === 'me') {
       qb.andWhere("cr.status = 'pending'")
         .andWhere('cr.author_id <> :me', { me: actor.id })
         .andWhere('cr.editor_ids NOT LIKE :meJson', { meJson: `%${JSON.stringify(actor.id)}%` })
@@ -363,7 +417,7 @@ export class ChangeRequestsService {
       requiredApprovals: n.requiredApprovals,
       submittedAt: n.submittedAt ?? null,
       approvedAt: n.approvedAt ?? null,
-      breakGlass: n.breakGlass ? { ...n.breakGlass, at: n.breakGlass.at.toISOString() } : null,
+      breakGlass: toStoredBreakGlass(n.breakGlass),
       statusReason: statusChanged ? (decision.reason ?? null) : cr.statusReason,
       updatedAt: tx.now,
     });
@@ -413,6 +467,7 @@ export class ChangeRequestsService {
       reason?: string;
       status?: CrStatus;
       breakGlass?: unknown;
+      review?: unknown;
     },
   ): void {
     const status = extra.status ?? cr.status;
@@ -598,6 +653,11 @@ export class ChangeRequestsService {
       updatedAt: cr.updatedAt,
     };
   }
+}
+
+function reviewAccess(s: CrSnapshot, actor: Actor): { allowed: boolean; code?: string; reason?: string } {
+  const refusal = breakGlassReviewRefusal(s, actor);
+  return refusal ? { allowed: false, code: refusal.code, reason: refusal.message } : { allowed: true };
 }
 
 /** When a pending or approved CR expires if nothing happens (the lifecycle's rule 5); null otherwise. */

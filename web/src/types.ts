@@ -128,7 +128,15 @@ export interface ChangeRequest {
   targetCount?: number;
   tenantCount?: number;
   risk?: string;
-  breakGlass?: { by: string; incidentRef: string; at: string } | null;
+  breakGlass?: {
+    by: string;
+    incidentRef: string;
+    at: string;
+    /** The review after the fact (ADR 0010); absent until a checker has done it. */
+    review?: { by: string; at: string; outcome: 'accepted' | 'concerns'; note: string };
+  } | null;
+  /** May the signed-in user review the break-glass execution, and if not why; null when there is none. */
+  breakGlassReviewAccess?: { allowed: boolean; code?: string; reason?: string } | null;
   signals?: Signal[];
   allowedActions?: string[];
   availableCommands?: string[];

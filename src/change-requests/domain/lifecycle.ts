@@ -8,7 +8,8 @@
 //                                      completed aborted rolling_back rolled_back
 //   CR_EVENTS, type CrEventName        change_request.{created,edited,submitted,approval_added,approved,rejected,
 //                                      cancelled,expired,started,paused,resumed,halted,completed,aborted,
-//                                      rollback_started,rolled_back}
+//                                      rollback_started,rolled_back,break_glass_reviewed}
+//                                      (break_glass_reviewed comes from domain/break-glass-review.ts, not decide())
 //   CR_ERROR_CODES                     every code decide() can throw (see the table at the end of this header)
 //   type Role, interface Actor { id, roles, system? }, SYSTEM_ACTOR
 //   interface Approval { userId, planHash, at, comment? }
@@ -56,6 +57,8 @@
 //   or pending, straight to running; the decision and `next.breakGlass` carry {by, incidentRef, at} so that the
 //   audit entry and the webhook payload flag it. Irreversible: 403 BREAK_GLASS_IRREVERSIBLE. Can be switched off per
 //   environment with `policy.breakGlassEnabled = false`. Event: `change_request.started` (with breakGlass set).
+//   Every other command keeps `breakGlass` (and its `review`) as it is; the review after the fact is decided by
+//   domain/break-glass-review.ts, outside the state machine, because it never changes the status.
 // - Halt: running or paused -> halted (a signal may arrive while paused; halting then makes resume need a checker).
 //   Resume from paused: any operator. Resume from halted: a checker who is neither the author nor an editor
 //   (403 NOT_A_CHECKER / SELF_APPROVAL -- the same four-eyes rule as approving).
@@ -108,6 +111,7 @@ export const CR_EVENTS = [
   'change_request.aborted',
   'change_request.rollback_started',
   'change_request.rolled_back',
+  'change_request.break_glass_reviewed',
 ] as const;
 export type CrEventName = (typeof CR_EVENTS)[number];
 
@@ -161,6 +165,17 @@ export interface BreakGlass {
   by: string;
   incidentRef: string;
   at: Date;
+  /** The after-the-fact review (domain/break-glass-review.ts); absent until a checker has done it. */
+  review?: BreakGlassReview;
+}
+
+export type BreakGlassReviewOutcome = 'accepted' | 'concerns';
+
+export interface BreakGlassReview {
+  by: string;
+  at: Date;
+  outcome: BreakGlassReviewOutcome;
+  note: string;
 }
 
 export interface CrSnapshot {

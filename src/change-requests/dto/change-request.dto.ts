@@ -14,7 +14,8 @@ import {
   Min,
   MinLength,
 } from 'class-validator';
-import { CR_STATUSES, CrStatus } from '../domain/lifecycle';
+import { BREAK_GLASS_REVIEW_NOTE_MAX, BREAK_GLASS_REVIEW_OUTCOMES } from '../domain/break-glass-review';
+import { BreakGlassReviewOutcome, CR_STATUSES, CrStatus } from '../domain/lifecycle';
 import { PLAN_HASH_PATTERN } from '../domain/plan-hash';
 
 // Targets, selector, waves and halt policy are checked by the planner and the domain validators, which name every
@@ -137,6 +138,25 @@ export class BreakGlassDto {
   incidentRef!: string;
 }
 
+/** The review after the fact of a break-glass execution (design rule 8, ADR 0010). */
+export class BreakGlassReviewDto {
+  @ApiProperty({
+    enum: BREAK_GLASS_REVIEW_OUTCOMES,
+    description: '`accepted`: the emergency change was justified; `concerns`: it was not, or not like this',
+  })
+  @IsIn(BREAK_GLASS_REVIEW_OUTCOMES)
+  outcome!: BreakGlassReviewOutcome;
+
+  @ApiProperty({
+    description: 'what you checked and concluded; required',
+    maxLength: BREAK_GLASS_REVIEW_NOTE_MAX,
+  })
+  @IsString()
+  @Matches(NOT_BLANK, { message: 'must not be blank' })
+  @MaxLength(BREAK_GLASS_REVIEW_NOTE_MAX)
+  note!: string;
+}
+
 export class ReasonDto {
   @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(5000) reason?: string;
 }
@@ -144,6 +164,8 @@ export class ReasonDto {
 export class ListChangeRequestsQueryDto {
   @IsOptional() @IsIn(CR_STATUSES) status?: CrStatus;
   @IsOptional() @IsIn(['me']) awaiting?: 'me';
+  /** `pending`: executed through break-glass and not reviewed yet (with `awaiting=me`: the ones I may review). */
+  @IsOptional() @IsIn(['pending', 'done']) breakGlassReview?: 'pending' | 'done';
   @IsOptional() @IsString() @MaxLength(500) cursor?: string;
   @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(200) limit?: number;
 }

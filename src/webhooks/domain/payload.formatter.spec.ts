@@ -92,7 +92,36 @@ describe('webhook payloads', () => {
       text: { text: '🚨 Break-glass execution: Deactivate app installations' },
     });
     expect(flat(b)).toContain('incident INC-7');
+    expect(flat(b)).toContain('must be reviewed');
     expect(b.text).toContain('BREAK-GLASS');
+  });
+
+  it('announces the review after the fact of a break-glass execution with its outcome and note', () => {
+    const r = slackPayload(
+      event('change_request.break_glass_reviewed', {
+        breakGlass: { by: 'user:a', incidentRef: 'INC-7' },
+        review: { by: 'user:b', outcome: 'concerns' },
+        reason: 'No customer impact justified skipping approval',
+        operation: 'installation.deactivate',
+      }),
+      'http://h',
+    );
+    expect(r.blocks[0]).toMatchObject({
+      text: { text: '⚠️ Break-glass reviewed with concerns: Deactivate app installations' },
+    });
+    expect(flat(r)).toContain('reviewed by user:b: *concerns*');
+    expect(flat(r)).toContain('No customer impact justified skipping approval');
+    expect(flat(r)).not.toContain('must be reviewed');
+    const ok = slackPayload(
+      event('change_request.break_glass_reviewed', {
+        breakGlass: { by: 'user:a', incidentRef: 'INC-7' },
+        review: { by: 'user:b', outcome: 'accepted' },
+      }),
+      'http://h',
+    );
+    expect(ok.blocks[0]).toMatchObject({
+      text: { text: '✅ Break-glass reviewed and accepted: Change request' },
+    });
   });
 
   it('formats any other event generically', () => {

@@ -31,6 +31,8 @@ export interface ChangeRequestEventData {
   /** `true`, or `{by, incidentRef, at}`: an emergency execution without approval (design rule 8). */
   breakGlass?: unknown;
   incidentRef?: string;
+  /** On `change_request.break_glass_reviewed`: `{by, outcome: 'accepted' | 'concerns'}` (ADR 0010). */
+  review?: unknown;
   environment?: string;
   /** Wave index (0-based) or `{index, size}`. */
   wave?: unknown;
@@ -116,6 +118,7 @@ const CR_HEADLINES: Record<string, [string, string]> = {
   aborted: ['⛔', 'Rollout aborted'],
   rollback_started: ['↩️', 'Rollback started'],
   rolled_back: ['↩️', 'Rolled back'],
+  break_glass_reviewed: ['🔍', 'Break-glass reviewed'],
 };
 
 /** Slack mrkdwn control characters (https://api.slack.com/reference/surfaces/formatting#escaping). */
@@ -148,6 +151,12 @@ function waveOf(d: ChangeRequestEventData): { index?: number; size?: number } {
   return { index: num(d.waveIndex) };
 }
 
+function reviewOf(d: ChangeRequestEventData): { by?: string; outcome?: string } {
+  if (!d.review || typeof d.review !== 'object') return {};
+  const r = d.review as Record<string, unknown>;
+  return { by: personName(r.by), outcome: str(r.outcome) };
+}
+
 export function changeRequestUrl(publicUrl: string, id: string): string {
   return `${publicUrl.replace(/\/+$/, '')}/ui/change-requests/${encodeURIComponent(id)}`;
 }
@@ -168,6 +177,11 @@ function changeRequestMessage(e: WebhookEvent, publicUrl: string): SlackPayload 
   let [emoji, label] = CR_HEADLINES[suffix] ?? ['ℹ️', operationInWords(suffix)];
   if (breakGlass && (suffix === 'started' || suffix === 'created'))
     [emoji, label] = ['🚨', 'Break-glass execution'];
+  const review = reviewOf(d);
+  if (suffix === 'break_glass_reviewed' && review.outcome === 'concerns')
+    [emoji, label] = ['⚠️', 'Break-glass reviewed with concerns'];
+  else if (suffix === 'break_glass_reviewed' && review.outcome === 'accepted')
+    [emoji, label] = ['✅', 'Break-glass reviewed and accepted'];
   const wave = waveOf(d);
   if ((suffix === 'wave_started' || suffix === 'wave_completed') && wave.index !== undefined) {
     const of = num(d.waveCount) !== undefined ? ` of ${num(d.waveCount)}` : '';
@@ -191,8 +205,12 @@ function changeRequestMessage(e: WebhookEvent, publicUrl: string): SlackPayload 
 
   const lines = [url ? `*<${url}|${escapeMrkdwn(title)}>*` : `*${escapeMrkdwn(title)}*`];
   if (breakGlass) {
+    const reviewed =
+      suffix === 'break_glass_reviewed'
+        ? `; reviewed by ${escapeMrkdwn(review.by ?? '—')}: *${escapeMrkdwn(review.outcome ?? '—')}*`
+        : '; must be reviewed';
     lines.push(
-      `:rotating_light: *Break-glass:* executed without approval${incident ? ` — incident ${escapeMrkdwn(incident)}` : ''}; must be reviewed`,
+      `:rotating_light: *Break-glass:* executed without approval${incident ? ` — incident ${escapeMrkdwn(incident)}` : ''}${reviewed}`,
     );
   }
   if (reason) lines.push(`> ${escapeMrkdwn(clip(reason, 500))}`);

@@ -21,7 +21,7 @@ const STREAM_EVENTS = [
     'started', 'paused', 'resumed', 'halted', 'completed', 'aborted', 'rollback_started', 'rolled_back', 'edited',
     'approved', 'approval_added', 'rejected', 'cancelled', 'expired', 'wave_started', 'wave_completed',
     'target_succeeded', 'target_failed', 'target_rolled_back', 'target_rollback_failed', 'rollback_wave_started',
-    'rollback_wave_completed', 'signal_received',
+    'rollback_wave_completed', 'signal_received', 'break_glass_reviewed',
   ].map((e) => `change_request.${e}`),
 ];
 
@@ -163,6 +163,7 @@ export function ChangeRequestPage({ id }: { id: string }) {
       </div>
       <ErrorBox error={error} />
       <Summary cr={cr} />
+      {cr.breakGlass && <BreakGlassReviewPanel cr={cr} onChanged={load} />}
       <ApprovalPanel cr={cr} user={user} history={history} reviewed={reviewed} onReviewed={() => setReviewed({ hash: cr.planHash, revision: cr.revision })} onChanged={load} />
       {(EXECUTING.has(cr.status) || cr.status === 'approved') && (
         <ExecutionPanel cr={cr} user={user} failed={failed} signals={signals} streamState={streamState} onChanged={load} />
@@ -305,7 +306,8 @@ function Summary({ cr }: { cr: ChangeRequest }) {
           <div>
             <dt>Emergency start</dt>
             <dd className="warn">
-              by {cr.breakGlass.by} for incident {cr.breakGlass.incidentRef} at {when(cr.breakGlass.at)}: review required
+              by {who(cr.breakGlass.by)} for incident {cr.breakGlass.incidentRef} at {when(cr.breakGlass.at)}:{' '}
+              {cr.breakGlass.review ? `reviewed (${cr.breakGlass.review.outcome})` : 'review required'}
             </dd>
           </div>
         )}
@@ -314,6 +316,84 @@ function Summary({ cr }: { cr: ChangeRequest }) {
         <p className="muted">{plural(s?.excludedBySelector ?? 0, 'target')} matched the selector but are not eligible and are not in the plan.</p>
       )}
       {cr.operation === 'flag.update' && plan?.params && <FlagDiff params={plan.params} />}
+    </section>
+  );
+}
+
+const REVIEW_OUTCOME_LABEL = { accepted: 'Accepted: the emergency change was justified', concerns: 'Concerns: it was not, or not like this' } as const;
+
+/** Design rule 8: a break-glass execution must be reviewed after the fact by another checker (ADR 0010). */
+function BreakGlassReviewPanel(props: { cr: ChangeRequest; onChanged: () => Promise<void> }) {
+  const { cr } = props;
+  const who = useWho();
+  const bg = cr.breakGlass;
+  const [outcome, setOutcome] = useState<'accepted' | 'concerns'>('accepted');
+  const [note, setNote] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  if (!bg) return null;
+  const access = cr.breakGlassReviewAccess;
+  const review = bg.review;
+  const submit = async () => {
+    setBusy(true);
+    setError(null);
+    try {
+      await post(`/api/change-requests/${cr.id}/break-glass/review`, { outcome, note: note.trim() });
+      setNote('');
+      await props.onChanged();
+    } catch (e) {
+      setError(errorText(e));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <section aria-labelledby="bg-review-title" className="card" data-testid="break-glass-review">
+      <div className={review ? 'notice' : 'halt-banner'} role={review ? undefined : 'alert'}>
+        <strong>Break-glass:</strong> executed without approval by {who(bg.by)} for incident {bg.incidentRef} at {when(bg.at)}.{' '}
+        {review ? 'Reviewed after the fact.' : 'It must be reviewed after the fact by a checker who did not run, write or edit it.'}
+      </div>
+      <h2 id="bg-review-title">Break-glass review</h2>
+      {review ? (
+        <div className={review.outcome === 'concerns' ? 'notice warn' : 'notice ok'} data-testid="break-glass-review-done">
+          <p>
+            <strong>{review.outcome === 'concerns' ? 'Concerns raised' : 'Accepted'}</strong> by {who(review.by)} at {when(review.at)}
+          </p>
+          <p className="note">{review.note}</p>
+        </div>
+      ) : access?.allowed ? (
+        <form
+          className="decide"
+          onSubmit={(e) => {
+            e.preventDefault();
+            void submit();
+          }}
+        >
+          <fieldset>
+            <legend>Outcome</legend>
+            {(['accepted', 'concerns'] as const).map((o) => (
+              <label key={o} className="radio">
+                <input type="radio" name="bg-outcome" value={o} checked={outcome === o} onChange={() => setOutcome(o)} /> {REVIEW_OUTCOME_LABEL[o]}
+              </label>
+            ))}
+          </fieldset>
+          <label className="field">
+            <span>Note (required: what you checked and what you concluded)</span>
+            <textarea value={note} maxLength={2000} rows={3} onChange={(e) => setNote(e.target.value)} />
+          </label>
+          <div className="actions">
+            <button type="submit" className="primary" disabled={busy || note.trim() === ''}>
+              Record review
+            </button>
+          </div>
+          {note.trim() === '' && <p className="why">Write a note to record the review.</p>}
+        </form>
+      ) : (
+        <p className="why" data-testid="break-glass-review-why">
+          You cannot review it: {access?.reason ?? 'reviewing needs the checker role.'}
+        </p>
+      )}
+      <ErrorBox error={error} />
     </section>
   );
 }

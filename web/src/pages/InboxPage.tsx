@@ -22,16 +22,24 @@ export function InboxPage() {
   const who = useWho();
   const [all, setAll] = useState<ChangeRequest[] | null>(null);
   const [awaiting, setAwaiting] = useState<ChangeRequest[] | null>(null);
+  // Design rule 8: break-glass executions this checker may review after the fact (ADR 0010).
+  const [toReview, setToReview] = useState<ChangeRequest[]>([]);
+  const isChecker = hasRole(user, 'checker');
   const [error, setError] = useState<string | null>(null);
 
   useEffect(() => {
     let live = true;
     const load = () =>
-      Promise.all([get<Page<ChangeRequest>>('/api/change-requests?limit=200'), get<Page<ChangeRequest>>('/api/change-requests?awaiting=me')])
-        .then(([a, w]) => {
+      Promise.all([
+        get<Page<ChangeRequest>>('/api/change-requests?limit=200'),
+        get<Page<ChangeRequest>>('/api/change-requests?awaiting=me'),
+        isChecker ? get<Page<ChangeRequest>>('/api/change-requests?breakGlassReview=pending&awaiting=me') : Promise.resolve({ items: [] }),
+      ])
+        .then(([a, w, r]) => {
           if (!live) return;
           setAll(a.items);
           setAwaiting(w.items);
+          setToReview(r.items);
           setError(null);
         })
         .catch((e: unknown) => live && setError(errorText(e)));
@@ -41,7 +49,7 @@ export function InboxPage() {
       live = false;
       window.clearInterval(t);
     };
-  }, []);
+  }, [isChecker]);
 
   const lists = useMemo(() => {
     const items = all ?? [];
@@ -73,6 +81,27 @@ export function InboxPage() {
           </Link>
         )}
       </div>
+      {toReview.length > 0 && (
+        <section className="card" aria-labelledby="bg-review-inbox-title" data-testid="break-glass-inbox">
+          <h2 id="bg-review-inbox-title">Break-glass executions awaiting your review ({toReview.length})</h2>
+          <p className="why">Run without approval in an emergency; a checker who did not run, write or edit them must review them after the fact.</p>
+          <ul className="cr-list" aria-label="Break-glass executions awaiting your review">
+            {toReview.map((cr) => (
+              <li key={cr.id}>
+                <Link to={`/change-requests/${cr.id}`} className="cr-item">
+                  <span className="cr-item-title">
+                    {cr.title} <span className="badge irreversible">BREAK-GLASS</span>
+                  </span>
+                  <span className="cr-item-op">{operationInWords(cr)}</span>
+                  <span className="cr-item-meta">
+                    <StatusBadge status={cr.status} /> incident {cr.breakGlass?.incidentRef} · by {who(cr.breakGlass?.by)} · {when(cr.breakGlass?.at ?? cr.updatedAt)}
+                  </span>
+                </Link>
+              </li>
+            ))}
+          </ul>
+        </section>
+      )}
       <div className="tabs" role="group" aria-label="Inbox views">
         {VIEWS.map((v) => (
           <button
