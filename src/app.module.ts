@@ -8,6 +8,7 @@ import { AuthModule } from './auth/auth.module';
 import { ChangeRequestsModule } from './change-requests/change-requests.module';
 import { ClientApiModule } from './client-api/client-api.module';
 import { AuditModule } from './audit/audit.module';
+import { BackupsModule } from './backups/backups.module';
 import { CommonModule } from './common/common.module';
 import { Clock, SystemClock } from './common/clock';
 import { HttpExceptionFilter } from './common/http-exception.filter';
@@ -89,6 +90,7 @@ export class AppModule {
         OfrepModule,
         WebUiModule.forRoot(options.webDistDir),
         WebhooksModule,
+        BackupsModule,
       ],
       providers: [
         { provide: APP_GUARD, useClass: AccessGuard },

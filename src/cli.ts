@@ -2,6 +2,7 @@
 import { Command, Option } from 'commander';
 import { createApp, runMigrations } from './app.factory';
 import { AuditService } from './audit/audit.service';
+import { BackupsService } from './backups/backups.service';
 import { MIN_PASSWORD_LENGTH } from './auth/password.hasher';
 import { Role, ROLES } from './common/principal';
 import { ConfigError, loadConfig } from './config/config.schema';
@@ -86,6 +87,27 @@ audit
       const r = await app.get(AuditService).verify();
       process.stdout.write(JSON.stringify(r) + '\n');
       if (!r.ok) process.exitCode = 1;
+    }),
+  );
+
+program
+  .command('backup')
+  .description('back up the configured database now and print its manifest; or check a backup with --verify')
+  .option(
+    '--verify <ref>',
+    'a backup id, or a backup file with its manifest next to it: recompute the SHA-256 and check the file',
+  )
+  .action((opts: { verify?: string }) =>
+    withApp(async (app) => {
+      const backups = app.get(BackupsService);
+      if (opts.verify !== undefined) {
+        const r = await backups.verify(opts.verify);
+        process.stdout.write(JSON.stringify(r) + '\n');
+        if (!r.ok) process.exitCode = 1;
+        return;
+      }
+      const m = await backups.createAudited('cli', 'cli');
+      process.stdout.write(JSON.stringify(m, null, 2) + '\n');
     }),
   );
 

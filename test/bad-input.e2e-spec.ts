@@ -52,6 +52,11 @@ const CASES: Case[] = [
   { name: 'users: array body', method: 'post', url: '/api/users', body: [] },
   { name: 'users: number body', method: 'post', url: '/api/users', raw: '42' },
   { name: 'tokens: null body', method: 'post', url: '/api/tokens', raw: 'null' },
+  { name: 'backups: truncated JSON', method: 'post', url: '/api/backups', raw: '{"x":' },
+  { name: 'backups: array body', method: 'post', url: '/api/backups', body: [{}] },
+  { name: 'backups: unknown field', method: 'post', url: '/api/backups', body: { tenant: 'acme' } },
+  { name: 'backups: limit not a number', method: 'get', url: '/api/backups?limit=ten' },
+  { name: 'backups: forged cursor', method: 'get', url: '/api/backups?cursor=e30' },
   // wrong types
   {
     name: 'login: email is a number',

@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -9,7 +10,7 @@ const run = promisify(execFile);
 const ROOT = resolve(__dirname, '..');
 
 // The operator CLI, run as a real process on a fresh SQLite file (through ts-node, so no build is needed).
-describe('CLI: migrate, user create, audit verify', () => {
+describe('CLI: migrate, user create, audit verify, backup', () => {
   const dir = mkdtempSync(join(tmpdir(), 'wavegate-cli-'));
   const env = {
     ...process.env,
@@ -73,5 +74,54 @@ describe('CLI: migrate, user create, audit verify', () => {
         cwd: ROOT,
       }),
     ).rejects.toMatchObject({ code: 2, stderr: expect.stringMatching(/PORT:[\s\S]*DATABASE_URL:/) });
+  }, 120_000);
+
+  it('backup: prints the manifest of a consistent backup; --verify checks it and detects tampering', async () => {
+    await cli(['migrate']);
+    const b = await cli(['backup']);
+    const m = JSON.parse(b.stdout) as { id: string; fileName: string; sha256: string; trigger: string };
+    expect(m).toMatchObject({ status: 'complete', database: 'sqlite', trigger: 'cli', requestedBy: 'cli' });
+    // WAVEGATE_BACKUP_DIR defaults to backups/ next to the SQLite file.
+    const file = join(dir, 'backups', m.fileName);
+    expect(createHash('sha256').update(readFileSync(file)).digest('hex')).toBe(m.sha256);
+
+    const byId = await cli(['backup', '--verify', m.id]);
+    expect(JSON.parse(byId.stdout)).toEqual({
+      ok: true,
+      id: m.id,
+      fileName: m.fileName,
+      sha256: 'ok',
+      check: 'ok',
+    });
+    expect(JSON.parse((await cli(['backup', '--verify', file])).stdout)).toMatchObject({ ok: true });
+    const db = new Database(join(dir, 'db.sqlite'), { readonly: true });
+    expect(
+      db.prepare(`SELECT actor, entity_id AS id FROM audit_entries WHERE action = 'backup.created'`).all(),
+    ).toEqual([{ actor: 'cli', id: m.id }]);
+    db.close();
+
+    // One flipped byte in a table page: the hash no longer matches and verify exits 1.
+    const bytes = readFileSync(file);
+    bytes[bytes.length - 100] ^= 0xff;
+    writeFileSync(file, bytes);
+    await expect(cli(['backup', '--verify', m.id])).rejects.toMatchObject({
+      code: 1,
+      stdout: expect.stringContaining('"sha256":"mismatch"'),
+    });
+    await expect(cli(['backup', '--verify', 'no-such-backup.sqlite'])).rejects.toMatchObject({
+      code: 1,
+      stderr: expect.stringContaining('no backup manifest for no-such-backup.sqlite'),
+    });
+  }, 120_000);
+
+  it('backup: exits non-zero with the reason when it cannot write', async () => {
+    const notADir = join(dir, 'not-a-dir');
+    writeFileSync(notADir, 'x');
+    await expect(
+      run(process.execPath, ['-r', 'ts-node/register', join(ROOT, 'src/cli.ts'), 'backup'], {
+        env: { ...env, WAVEGATE_BACKUP_DIR: notADir },
+        cwd: ROOT,
+      }),
+    ).rejects.toMatchObject({ code: 1, stderr: expect.stringMatching(/EEXIST|ENOTDIR/) });
   }, 120_000);
 });

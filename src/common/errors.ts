@@ -10,7 +10,8 @@ export type ErrorKind =
   | 'gone' // 410
   | 'payload_too_large' // 413
   | 'unprocessable' // 422: well-formed but invalid for the domain (wrong target type, ineligible, ...)
-  | 'rate_limited'; // 429
+  | 'rate_limited' // 429
+  | 'not_implemented'; // 501: this installation cannot do it (e.g. no pg_dump for a PostgreSQL backup)
 
 export interface ErrorDetail {
   /** The field, target or row the detail is about, e.g. `targets[3]`, `installation:acme/jira`, `row 12`. */
@@ -42,3 +43,5 @@ export const conflict = (code: string, message: string, details?: ErrorDetail[])
   new DomainError('conflict', code, message, details);
 export const unprocessable = (code: string, message: string, details?: ErrorDetail[]) =>
   new DomainError('unprocessable', code, message, details);
+export const notImplemented = (code: string, message: string, details?: ErrorDetail[]) =>
+  new DomainError('not_implemented', code, message, details);

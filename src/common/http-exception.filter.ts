@@ -14,6 +14,7 @@ const STATUS: Record<ErrorKind, number> = {
   payload_too_large: 413,
   unprocessable: 422,
   rate_limited: 429,
+  not_implemented: 501,
 };
 
 export interface ErrorBody {
@@ -38,6 +39,7 @@ const REASON: Record<number, string> = {
   422: 'Unprocessable Entity',
   429: 'Too Many Requests',
   500: 'Internal Server Error',
+  501: 'Not Implemented',
 };
 
 /**

@@ -47,6 +47,21 @@ describe('loadConfig', () => {
     );
   });
 
+  it('validates the backup schedule: 300 s and 288 kept by default, 0 disables, nonsense is refused', () => {
+    const cwd = dir();
+    expect(loadConfig({}, cwd)).toMatchObject({
+      backupDir: join(cwd, 'data/backups'),
+      backupIntervalSeconds: 300,
+      backupRetain: 288,
+    });
+    expect(loadConfig({ WAVEGATE_BACKUP_INTERVAL_SECONDS: '0' }, cwd).backupIntervalSeconds).toBe(0);
+    expect(() =>
+      loadConfig({ WAVEGATE_BACKUP_INTERVAL_SECONDS: '5m', WAVEGATE_BACKUP_RETAIN: '0' }, cwd),
+    ).toThrow(
+      /WAVEGATE_BACKUP_INTERVAL_SECONDS: expected an integer[\s\S]*WAVEGATE_BACKUP_RETAIN: must be between 1/,
+    );
+  });
+
   it('requires an explicit secret with PostgreSQL', () => {
     expect(() => loadConfig({ DATABASE_URL: 'postgres://postgres@127.0.0.1/test' }, dir())).toThrow(
       /WAVEGATE_SECRET/,

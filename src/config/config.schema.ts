@@ -19,6 +19,12 @@ export interface AppConfig {
   publicUrl: string;
   logLevel: LogLevel;
   backupDir: string;
+  /** Seconds between scheduled backups; 0 disables the schedule (API and CLI backups still work). */
+  backupIntervalSeconds: number;
+  /** How many complete backups to keep; older ones are deleted after each backup. */
+  backupRetain: number;
+  /** The pg_dump binary for PostgreSQL backups (WAVEGATE_PG_DUMP); by default `pg_dump` is looked up on PATH. */
+  pgDumpPath?: string;
   /** Lifetime of a login token and its cookie. */
   sessionTtlSeconds: number;
   /** Attempts per minute per client IP on `POST /api/auth/login`. */
@@ -120,6 +126,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
       ? dirname(database.path)
       : resolve(cwd, 'data');
   const backupDir = resolve(cwd, env.WAVEGATE_BACKUP_DIR?.trim() || join(dataDir, 'backups'));
+  const backupIntervalSeconds = int('WAVEGATE_BACKUP_INTERVAL_SECONDS', 300, 0, 7 * 24 * 3600);
+  const backupRetain = int('WAVEGATE_BACKUP_RETAIN', 288, 1, 100_000);
+  const pgDumpPath = env.WAVEGATE_PG_DUMP?.trim() || undefined;
 
   if (problems.length > 0) throw new ConfigError(problems);
 
@@ -143,6 +152,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     publicUrl,
     logLevel,
     backupDir,
+    backupIntervalSeconds,
+    backupRetain,
+    pgDumpPath,
     sessionTtlSeconds,
     loginRateLimit,
   };

@@ -79,6 +79,8 @@ export async function startTestApp(
       WAVEGATE_ADMIN_PASSWORD: ADMIN_PASSWORD,
       LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
       WAVEGATE_LOGIN_RATE_LIMIT: '1000',
+      // Scheduled backups stay off unless a test turns them on (test/backups.e2e-spec.ts).
+      WAVEGATE_BACKUP_INTERVAL_SECONDS: '0',
       ...options.env,
     },
     dir,

@@ -1,0 +1,44 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import { IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
+import { BACKUP_TRIGGERS } from '../backup.manifest';
+
+/** `POST /api/backups` takes no fields; an empty class makes the global pipe refuse unknown ones by name. */
+export class CreateBackupDto {}
+
+export class ListBackupsQueryDto {
+  @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(400) cursor?: string;
+  @ApiPropertyOptional({ default: 50 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(500)
+  limit?: number;
+}
+
+/** The manifest written next to each backup file (OpenAPI schema). */
+export class BackupManifestDto {
+  @ApiProperty({ format: 'uuid' }) id!: string;
+  @ApiProperty({ enum: ['writing', 'complete'] }) status!: string;
+  @ApiProperty({ format: 'date-time' }) createdAt!: string;
+  @ApiProperty({ enum: ['sqlite', 'postgres'] }) database!: string;
+  @ApiProperty({
+    description: 'file name in WAVEGATE_BACKUP_DIR',
+    example: 'wavegate-20261130T001500000Z-….sqlite',
+  })
+  fileName!: string;
+  @ApiProperty() sizeBytes!: number;
+  @ApiProperty({ description: 'SHA-256 (hex) of the backup file' }) sha256!: string;
+  @ApiProperty({ nullable: true, type: String, description: 'latest applied migration' })
+  schemaVersion!: string | null;
+  @ApiProperty() wavegateVersion!: string;
+  @ApiProperty() durationMs!: number;
+  @ApiProperty({ enum: BACKUP_TRIGGERS }) trigger!: string;
+  @ApiProperty({ description: 'audit actor id, "cli" or "schedule"' }) requestedBy!: string;
+}
+
+export class BackupListDto {
+  @ApiProperty({ type: [BackupManifestDto] }) items!: BackupManifestDto[];
+  @ApiPropertyOptional() nextCursor?: string;
+}
