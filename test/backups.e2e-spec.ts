@@ -236,24 +236,25 @@ describe('backups: POST/GET /api/backups', () => {
   });
 });
 
-describe('backups: PostgreSQL without pg_dump', () => {
-  (onPostgres() ? it : it.skip)(
-    'refuses with 501 naming WAVEGATE_PG_DUMP and leaves no file behind',
-    async () => {
-      const t = await startTestApp({ env: { WAVEGATE_PG_DUMP: '/nonexistent/pg_dump' } });
-      try {
-        const res = await t.http().post('/api/backups').set(bearer(t.adminToken));
-        expect(res.status).toBe(501);
-        expect(res.body).toMatchObject({
-          code: 'BACKUP.PG_DUMP_NOT_FOUND',
-          details: [{ field: 'WAVEGATE_PG_DUMP', reason: expect.stringContaining('/nonexistent/pg_dump') }],
-        });
-        expect(existsSync(t.config.backupDir) ? readdirSync(t.config.backupDir) : []).toEqual([]);
-      } finally {
-        await t.close();
-      }
-    },
-  );
+// The next two suites are about PostgreSQL itself (pg_dump, advisory locks between replicas): they are registered
+// only in the PostgreSQL pass of the e2e suite (TEST_DATABASE_URL set, as `.ci/run` does), not skipped in the SQLite one.
+const onPostgresOnly = onPostgres() ? describe : (_name: string, _body: () => void) => undefined;
+
+onPostgresOnly('backups: PostgreSQL without pg_dump', () => {
+  it('refuses with 501 naming WAVEGATE_PG_DUMP and leaves no file behind', async () => {
+    const t = await startTestApp({ env: { WAVEGATE_PG_DUMP: '/nonexistent/pg_dump' } });
+    try {
+      const res = await t.http().post('/api/backups').set(bearer(t.adminToken));
+      expect(res.status).toBe(501);
+      expect(res.body).toMatchObject({
+        code: 'BACKUP.PG_DUMP_NOT_FOUND',
+        details: [{ field: 'WAVEGATE_PG_DUMP', reason: expect.stringContaining('/nonexistent/pg_dump') }],
+      });
+      expect(existsSync(t.config.backupDir) ? readdirSync(t.config.backupDir) : []).toEqual([]);
+    } finally {
+      await t.close();
+    }
+  });
 });
 
 describe('backups: an unwritable backup folder', () => {
@@ -284,52 +285,49 @@ describe('backups: an unwritable backup folder', () => {
   });
 });
 
-describe('backups: several PostgreSQL replicas', () => {
-  (onPostgres() ? it : it.skip)(
-    'only the replica holding the advisory lock makes scheduled backups; another takes over when it stops',
-    async () => {
-      const cwd = mkdtempSync(join(tmpdir(), 'wavegate-replicas-'));
-      const configFor = (schema: string) => {
-        const u = new URL(process.env.TEST_DATABASE_URL as string);
-        u.searchParams.set('schema', schema);
-        return loadConfig(
-          { DATABASE_URL: u.toString(), WAVEGATE_SECRET: 'test-secret-0123456789-0123456789-abcdef' },
-          cwd,
-        );
-      };
-      const schema = `wg_lock_${Date.now()}`;
-      const made: string[] = [];
-      // A fake backup service: these replicas only decide who backs up.
-      const replica = (name: string, s = schema) =>
-        new BackupScheduler(
-          {
-            create: () => {
-              made.push(name);
-              return Promise.resolve({ fileName: name, sizeBytes: 0, durationMs: 0 });
-            },
-          } as unknown as BackupsService,
-          configFor(s),
-        );
-      const a = replica('a');
-      const b = replica('b');
-      const other = replica('other-installation', `${schema}_2`);
-      try {
-        await a.tick(); // a takes the lock first and keeps it
-        for (let i = 0; i < 2; i++) await Promise.all([a.tick(), b.tick()]);
-        expect(made.sort()).toEqual(['a', 'a', 'a']);
-        await other.tick(); // another schema elects its own leader
-        expect(made).toContain('other-installation');
-        made.length = 0;
-        await a.onApplicationShutdown(); // releases the lock (its connection ends)
-        await b.tick();
-        await b.tick();
-        expect(made).toEqual(['b', 'b']);
-      } finally {
-        await Promise.all([a, b, other].map((r) => r.onApplicationShutdown()));
-        rmSync(cwd, { recursive: true, force: true });
-      }
-    },
-  );
+onPostgresOnly('backups: several PostgreSQL replicas', () => {
+  it('only the replica holding the advisory lock makes scheduled backups; another takes over when it stops', async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'wavegate-replicas-'));
+    const configFor = (schema: string) => {
+      const u = new URL(process.env.TEST_DATABASE_URL as string);
+      u.searchParams.set('schema', schema);
+      return loadConfig(
+        { DATABASE_URL: u.toString(), WAVEGATE_SECRET: 'test-secret-0123456789-0123456789-abcdef' },
+        cwd,
+      );
+    };
+    const schema = `wg_lock_${Date.now()}`;
+    const made: string[] = [];
+    // A fake backup service: these replicas only decide who backs up.
+    const replica = (name: string, s = schema) =>
+      new BackupScheduler(
+        {
+          create: () => {
+            made.push(name);
+            return Promise.resolve({ fileName: name, sizeBytes: 0, durationMs: 0 });
+          },
+        } as unknown as BackupsService,
+        configFor(s),
+      );
+    const a = replica('a');
+    const b = replica('b');
+    const other = replica('other-installation', `${schema}_2`);
+    try {
+      await a.tick(); // a takes the lock first and keeps it
+      for (let i = 0; i < 2; i++) await Promise.all([a.tick(), b.tick()]);
+      expect(made.sort()).toEqual(['a', 'a', 'a']);
+      await other.tick(); // another schema elects its own leader
+      expect(made).toContain('other-installation');
+      made.length = 0;
+      await a.onApplicationShutdown(); // releases the lock (its connection ends)
+      await b.tick();
+      await b.tick();
+      expect(made).toEqual(['b', 'b']);
+    } finally {
+      await Promise.all([a, b, other].map((r) => r.onApplicationShutdown()));
+      rmSync(cwd, { recursive: true, force: true });
+    }
+  });
 });
 
 describe('backups: schedule and retention', () => {
