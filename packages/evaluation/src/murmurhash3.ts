@@ -31,61 +31,25 @@ function finalize(h1: number, length: number): number {
   return h1 >>> 0;
 }
 
+// Bytes i..i+3 of s as one little-endian block.
+function block(s: string, i: number): number {
+  return (
+    (s.charCodeAt(i) & 0xff) |
+    ((s.charCodeAt(i + 1) & 0xff) << 8) |
+    ((s.charCodeAt(i + 2) & 0xff) << 16) |
+    ((s.charCodeAt(i + 3) & 0xff) << 24)
+  );
+}
+
 // Hash of one string; returns an unsigned 32-bit integer.
 export function murmurhash3(key: string, seed = 0): number {
-  return murmurhash3Concat('', key, seed);
+  return murmurhash3Prefixed(hashPrefix('', seed), key);
 }
 
-// Hash of `prefix + value` without building the concatenated string (the hot path hashes
-// `groupId:stickinessValue` on every call).
+// Hash of `prefix + value` without building the concatenated string. The hot path hashes after a prefix fixed at
+// compile time with hashPrefix / murmurhash3Prefixed instead, which does not hash the prefix again.
 export function murmurhash3Concat(prefix: string, value: string, seed = 0): number {
-  const pl = prefix.length;
-  const length = pl + value.length;
-  const blocks = length - (length & 3);
-  let h1 = seed | 0;
-  let i = 0;
-  // Whole blocks inside the prefix, then the block that straddles it, then whole blocks inside the value.
-  const prefixBlocks = pl - (pl & 3);
-  for (; i < prefixBlocks; i += 4) {
-    h1 = mixH1(
-      h1,
-      (prefix.charCodeAt(i) & 0xff) |
-        ((prefix.charCodeAt(i + 1) & 0xff) << 8) |
-        ((prefix.charCodeAt(i + 2) & 0xff) << 16) |
-        ((prefix.charCodeAt(i + 3) & 0xff) << 24),
-    );
-  }
-  for (; i < blocks && i < pl; i += 4) {
-    h1 = mixH1(
-      h1,
-      byteAt(prefix, value, pl, i) |
-        (byteAt(prefix, value, pl, i + 1) << 8) |
-        (byteAt(prefix, value, pl, i + 2) << 16) |
-        (byteAt(prefix, value, pl, i + 3) << 24),
-    );
-  }
-  for (; i < blocks; i += 4) {
-    const j = i - pl;
-    h1 = mixH1(
-      h1,
-      (value.charCodeAt(j) & 0xff) |
-        ((value.charCodeAt(j + 1) & 0xff) << 8) |
-        ((value.charCodeAt(j + 2) & 0xff) << 16) |
-        ((value.charCodeAt(j + 3) & 0xff) << 24),
-    );
-  }
-  const rem = length & 3;
-  if (rem !== 0) {
-    let k1 = byteAt(prefix, value, pl, i);
-    if (rem >= 2) k1 ^= byteAt(prefix, value, pl, i + 1) << 8;
-    if (rem === 3) k1 ^= byteAt(prefix, value, pl, i + 2) << 16;
-    h1 ^= mixK1(k1);
-  }
-  return finalize(h1, length);
-}
-
-function byteAt(prefix: string, value: string, pl: number, i: number): number {
-  return (i < pl ? prefix.charCodeAt(i) : value.charCodeAt(i - pl)) & 0xff;
+  return murmurhash3Prefixed(hashPrefix(prefix, seed), value);
 }
 
 // The hash state after a fixed prefix (`${groupId}:`), computed once when a flag is compiled: hashing
@@ -105,15 +69,7 @@ export function hashPrefix(prefix: string, seed: number): HashPrefix {
   const length = prefix.length;
   const blocks = length - (length & 3);
   let h1 = seed | 0;
-  for (let i = 0; i < blocks; i += 4) {
-    h1 = mixH1(
-      h1,
-      (prefix.charCodeAt(i) & 0xff) |
-        ((prefix.charCodeAt(i + 1) & 0xff) << 8) |
-        ((prefix.charCodeAt(i + 2) & 0xff) << 16) |
-        ((prefix.charCodeAt(i + 3) & 0xff) << 24),
-    );
-  }
+  for (let i = 0; i < blocks; i += 4) h1 = mixH1(h1, block(prefix, i));
   let tail = 0;
   for (let i = blocks; i < length; i++) tail |= (prefix.charCodeAt(i) & 0xff) << (8 * (i - blocks));
   return { prefix, seed, h1, tail, tailLength: length & 3, length };
@@ -140,15 +96,7 @@ export function murmurhash3Prefixed(p: HashPrefix, value: string): number {
     i = need;
   }
   const blocksEnd = i + ((vl - i) & ~3);
-  for (; i < blocksEnd; i += 4) {
-    h1 = mixH1(
-      h1,
-      (value.charCodeAt(i) & 0xff) |
-        ((value.charCodeAt(i + 1) & 0xff) << 8) |
-        ((value.charCodeAt(i + 2) & 0xff) << 16) |
-        ((value.charCodeAt(i + 3) & 0xff) << 24),
-    );
-  }
+  for (; i < blocksEnd; i += 4) h1 = mixH1(h1, block(value, i));
   const rem = vl - i;
   if (rem !== 0) {
     let k1 = value.charCodeAt(i) & 0xff;
