@@ -4,6 +4,7 @@ import { accessSync, constants, createReadStream, existsSync, readFileSync, stat
 import { chmod, mkdir, readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { basename, delimiter, dirname, isAbsolute, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
+import { Worker } from 'node:worker_threads';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import Database from 'better-sqlite3';
 import { Clock } from '../common/clock';
@@ -27,6 +28,30 @@ import {
 } from './backup.manifest';
 
 const run = promisify(execFile);
+
+// Run in a worker thread by sqliteBackup (plain CommonJS: it is evaluated as is, also under ts-jest). The copy keeps
+// the WAL flag; switching it to a rollback journal makes it one self-contained file that opens read-only anywhere.
+const SQLITE_BACKUP_WORKER = `
+const { parentPort, workerData } = require('node:worker_threads');
+const Database = require(workerData.module);
+(async () => {
+  const src = new Database(workerData.path, { readonly: true, fileMustExist: true });
+  try {
+    await src.backup(workerData.dest, { progress: () => 0x7fffffff });
+  } finally {
+    src.close();
+  }
+  const out = new Database(workerData.dest);
+  try {
+    out.pragma('journal_mode = DELETE');
+  } finally {
+    out.close();
+  }
+})().then(
+  () => parentPort.postMessage({ ok: true }),
+  (e) => parentPort.postMessage({ ok: false, error: String((e && e.message) || e) }),
+);
+`;
 const PG_DUMP_TIMEOUT_MS = 3_600_000;
 
 export interface BackupVerifyResult {
@@ -143,23 +168,31 @@ export class BackupsService {
 
   // A separate read-only connection copies every page in one backup step, i.e. inside one read transaction: a
   // consistent snapshot of what was committed when it began. In WAL mode it neither blocks the service's writes
-  // nor is restarted by them (a multi-step copy from another connection would restart on every write).
+  // nor is restarted by them (a multi-step copy from another connection would restart on every write). The copy
+  // runs in a worker thread: one step is synchronous, and on the service's thread it would stall every request
+  // for as long as the copy takes.
   private async sqliteBackup(path: string, dest: string): Promise<void> {
     if (path === ':memory:')
       throw notImplemented('BACKUP.IN_MEMORY', 'an in-memory SQLite database cannot be backed up');
-    const src = new Database(path, { readonly: true, fileMustExist: true });
-    try {
-      await src.backup(dest, { progress: () => 0x7fffffff });
-    } finally {
-      src.close();
-    }
-    // The copy keeps the WAL flag; a rollback-journal file is self-contained and opens read-only anywhere.
-    const out = new Database(dest);
-    try {
-      out.pragma('journal_mode = DELETE');
-    } finally {
-      out.close();
-    }
+    await new Promise<void>((resolvePromise, reject) => {
+      const worker = new Worker(SQLITE_BACKUP_WORKER, {
+        eval: true,
+        workerData: { module: require.resolve('better-sqlite3'), path, dest },
+      });
+      let done = false;
+      worker.once('message', (m: { ok: boolean; error?: string }) => {
+        done = true;
+        if (m.ok) resolvePromise();
+        else reject(new Error(m.error ?? 'SQLite backup failed'));
+      });
+      worker.once('error', (e) => {
+        done = true;
+        reject(e);
+      });
+      worker.once('exit', (code) => {
+        if (!done) reject(new Error(`SQLite backup worker exited with code ${code}`));
+      });
+    });
   }
 
   /** The pg_dump to run: WAVEGATE_PG_DUMP, else `pg_dump` on PATH. */
