@@ -536,6 +536,10 @@ export class WavegateClient extends EventEmitter {
       return;
     }
     clearTimeout(connectTimer);
+    if (!response.ok || this.closed) {
+      // Not read any further: release the connection (aborting alone may not, see readStream).
+      response.body?.cancel().catch(() => undefined);
+    }
     if (response.status === 401 || response.status === 403) {
       this.fail(new WavegateAuthError(response.status, path));
       return;
