@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WavegateAuthError, WavegateClient, silentLogger, type WavegateClientOptions } from '@wavegate/sdk';
+import { apiToken, createFlags } from './support/factories';
 import { bearer, startTestApp, TestApp } from './support/test-app';
 
 // @wavegate/sdk against the real Wavegate app listening on a port: ready, evaluation, updates through the
@@ -117,48 +118,28 @@ describe('@wavegate/sdk against a running Wavegate (e2e)', () => {
     await t.app.listen(0, '127.0.0.1');
     base = `http://127.0.0.1:${(t.app.getHttpServer().address() as AddressInfo).port}`;
     maker = (await t.userToken(['maker'])).token;
-    const flags: [string, Record<string, unknown>][] = [
-      ['sdk-on', { enabled: true, strategies: [{ name: 'default' }] }],
-      ['sdk-off', { enabled: false, strategies: [{ name: 'default' }] }],
-      ['sdk-beta', { enabled: true, strategies: [{ name: 'userWithId', parameters: { userIds: 'u1,u2' } }] }],
-      [
-        'sdk-pro',
-        {
-          enabled: true,
-          strategies: [
-            {
-              name: 'default',
-              constraints: [{ contextName: 'plan', operator: 'IN', values: ['pro', 'enterprise'] }],
-            },
-          ],
-        },
-      ],
-      [
-        'sdk-checkout',
-        {
-          enabled: true,
-          strategies: [{ name: 'flexibleRollout', parameters: { rollout: 100, stickiness: 'tenantId' } }],
-          variants: [
-            { name: 'blue', weightType: 'variable', payload: { type: 'string', value: 'blue-button' } },
-          ],
-        },
-      ],
-    ];
-    for (const [key, development] of flags) {
-      const res = await t
-        .http()
-        .post('/api/flags')
-        .set(bearer(maker))
-        .send({ key, environments: { development } });
-      if (res.status !== 201) throw new Error(`${key}: ${res.status} ${JSON.stringify(res.body)}`);
-    }
-    const tok = await t
-      .http()
-      .post('/api/tokens')
-      .set(bearer(t.adminToken))
-      .send({ name: 'sdk-e2e', kind: 'client', environment: 'development' });
-    expect(tok.status).toBe(201);
-    token = tok.body.token as string;
+    await createFlags(t, maker, 'development', {
+      'sdk-on': { enabled: true, strategies: [{ name: 'default' }] },
+      'sdk-off': { enabled: false, strategies: [{ name: 'default' }] },
+      'sdk-beta': { enabled: true, strategies: [{ name: 'userWithId', parameters: { userIds: 'u1,u2' } }] },
+      'sdk-pro': {
+        enabled: true,
+        strategies: [
+          {
+            name: 'default',
+            constraints: [{ contextName: 'plan', operator: 'IN', values: ['pro', 'enterprise'] }],
+          },
+        ],
+      },
+      'sdk-checkout': {
+        enabled: true,
+        strategies: [{ name: 'flexibleRollout', parameters: { rollout: 100, stickiness: 'tenantId' } }],
+        variants: [
+          { name: 'blue', weightType: 'variable', payload: { type: 'string', value: 'blue-button' } },
+        ],
+      },
+    });
+    token = await apiToken(t, 'client', 'development');
     dir = mkdtempSync(join(tmpdir(), 'wavegate-sdk-e2e-'));
   });
 

@@ -3,6 +3,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { apiToken, createFlags } from './support/factories';
 import { bearer, startTestApp, TestApp } from './support/test-app';
 
 // @wavegate/sdk declares `engines.node >=18`: this runs the BUILT package (packages/sdk/dist, CommonJS and ESM, and
@@ -143,35 +144,19 @@ describe('@wavegate/sdk (built) on Node 18 against a running Wavegate (e2e)', ()
     t = await startTestApp();
     await t.app.listen(0, '127.0.0.1');
     maker = (await t.userToken(['maker'])).token;
-    const flags: [string, Record<string, unknown>][] = [
-      ['n18-on', { enabled: true, strategies: [{ name: 'default' }] }],
-      ['n18-off', { enabled: false, strategies: [{ name: 'default' }] }],
-      ['n18-beta', { enabled: true, strategies: [{ name: 'userWithId', parameters: { userIds: 'u1,u2' } }] }],
-      [
-        'n18-checkout',
-        {
-          enabled: true,
-          strategies: [{ name: 'flexibleRollout', parameters: { rollout: 100, stickiness: 'tenantId' } }],
-          variants: [
-            { name: 'blue', weightType: 'variable', payload: { type: 'string', value: 'blue-button' } },
-          ],
-        },
-      ],
-    ];
-    for (const [key, development] of flags) {
-      const res = await t
-        .http()
-        .post('/api/flags')
-        .set(bearer(maker))
-        .send({ key, environments: { development } });
-      if (res.status !== 201) throw new Error(`${key}: ${res.status} ${JSON.stringify(res.body)}`);
-    }
-    const tok = await t
-      .http()
-      .post('/api/tokens')
-      .set(bearer(t.adminToken))
-      .send({ name: 'sdk-node18', kind: 'client', environment: 'development' });
-    if (tok.status !== 201) throw new Error(`token: ${tok.status} ${JSON.stringify(tok.body)}`);
+    await createFlags(t, maker, 'development', {
+      'n18-on': { enabled: true, strategies: [{ name: 'default' }] },
+      'n18-off': { enabled: false, strategies: [{ name: 'default' }] },
+      'n18-beta': { enabled: true, strategies: [{ name: 'userWithId', parameters: { userIds: 'u1,u2' } }] },
+      'n18-checkout': {
+        enabled: true,
+        strategies: [{ name: 'flexibleRollout', parameters: { rollout: 100, stickiness: 'tenantId' } }],
+        variants: [
+          { name: 'blue', weightType: 'variable', payload: { type: 'string', value: 'blue-button' } },
+        ],
+      },
+    });
+    const token = await apiToken(t, 'client', 'development');
     const port = (t.app.getHttpServer().address() as AddressInfo).port;
 
     child = new Child(
@@ -181,7 +166,7 @@ describe('@wavegate/sdk (built) on Node 18 against a running Wavegate (e2e)', ()
           PATH: process.env.PATH ?? '/usr/bin:/bin',
           HOME: process.env.HOME ?? '/tmp',
           WAVEGATE_URL: `http://127.0.0.1:${port}`,
-          WAVEGATE_TOKEN: tok.body.token as string,
+          WAVEGATE_TOKEN: token,
         },
         stdio: ['pipe', 'pipe', 'pipe'],
       }),

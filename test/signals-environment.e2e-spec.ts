@@ -18,16 +18,6 @@ describe('signals are scoped to an environment (e2e)', () => {
   let prodClient: string;
   let ids: string[];
 
-  const clientToken = async (environment: string) => {
-    const res = await t
-      .http()
-      .post('/api/tokens')
-      .set(bearer(t.adminToken))
-      .send({ name: `${environment}-service`, kind: 'client', environment });
-    expect(res.status).toBe(201);
-    return res.body.token as string;
-  };
-
   const createFlag = async (key: string) => {
     const res = await t.http().post('/api/flags').set(bearer(a.maker.token)).send({ key });
     expect(res.status).toBe(201);
@@ -88,8 +78,8 @@ describe('signals are scoped to an environment (e2e)', () => {
     t = await startTestApp({ clock });
     a = await createActors(t);
     automation = await apiToken(t, 'automation');
-    devClient = await clientToken('development');
-    prodClient = await clientToken('production');
+    devClient = await apiToken(t, 'client', 'development');
+    prodClient = await apiToken(t, 'client', 'production');
     await createApps(t);
     ids = await importTenants(t, 10, { prefix: 'envs' });
   }, 120_000);

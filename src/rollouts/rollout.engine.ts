@@ -277,8 +277,7 @@ export class RolloutEngine implements OnApplicationBootstrap, OnApplicationShutd
     const rollout = await rolloutStore.find(m, crId);
     if (!rollout || rollout.phase !== 'apply') return { halt: false };
     const waves = await rolloutStore.waves(m, crId, 'apply');
-    const started = waves.filter((w) => w.status !== 'pending');
-    const current = started.length > 0 ? started[started.length - 1].waveIndex : 1;
+    const current = currentWave(waves);
     const tallies = new Map<number, WaveTally>();
     for (const w of waves)
       tallies.set(w.waveIndex, { index: w.waveIndex, succeeded: 0, failed: 0, total: w.size });
@@ -319,36 +318,15 @@ export class RolloutEngine implements OnApplicationBootstrap, OnApplicationShutd
     now: Date,
   ): Promise<WindowSignal[]> {
     const since = new Date(now.getTime() - rollout.haltPolicy.signalWindowSeconds * 1000);
-    const rows = await m
-      .createQueryBuilder(SignalEntity, 's')
-      .where('s.at > :since AND s.state = :firing AND s.source <> :executor', {
-        since,
-        firing: 'firing',
-        executor: 'executor',
-      })
-      .andWhere("s.severity IN ('error', 'critical')")
-      .andWhere(
-        new Brackets((b) =>
-          b
-            .where('s.change_request_id = :crId', { crId: rollout.changeRequestId })
-            .orWhere('s.tenant_id IS NOT NULL')
-            .orWhere('s.flag_key IS NOT NULL'),
-        ),
-      )
-      .orderBy('s.at', 'ASC')
-      .take(5000)
-      .getMany();
-    const scope = await this.signalScope(m, rollout, current, rows);
-    return rows
-      .filter((s) => signalConcerns(s, scope))
-      .map((s) => ({
-        severity: s.severity,
-        count: s.count,
-        at: s.at,
-        source: s.source,
-        message: s.message,
-        ...(s.tenantId ? { tenantId: s.tenantId } : {}),
-      }));
+    const rows = await this.concerningSignals(m, rollout, current, { since, countedOnly: true });
+    return rows.map((s) => ({
+      severity: s.severity,
+      count: s.count,
+      at: s.at,
+      source: s.source,
+      message: s.message,
+      ...(s.tenantId ? { tenantId: s.tenantId } : {}),
+    }));
   }
 
   /** What a CR's rollout touches up to wave `current`, for `signalConcerns`; tenants are only read when `rows` need them. */
@@ -383,26 +361,46 @@ export class RolloutEngine implements OnApplicationBootstrap, OnApplicationShutd
   async signalsOf(m: EntityManager, crId: string, limit: number): Promise<SignalEntity[]> {
     const rollout = await rolloutStore.find(m, crId);
     if (!rollout) return [];
-    const waves = await rolloutStore.waves(m, crId, 'apply');
-    const started = waves.filter((w) => w.status !== 'pending');
-    const current = started.length > 0 ? started[started.length - 1].waveIndex : 1;
-    const rows = await m
+    const current = currentWave(await rolloutStore.waves(m, crId, 'apply'));
+    const rows = await this.concerningSignals(m, rollout, current, {
+      since: rollout.startedAt,
+      countedOnly: false,
+    });
+    return rows.slice(0, limit);
+  }
+
+  /**
+   * The signals since `since` that concern the rollout (`signalConcerns`), executor failures excluded. `countedOnly`:
+   * what the halt policy counts (firing errors and criticals strictly inside its window, oldest first); otherwise
+   * every signal since `since`, newest first.
+   */
+  private async concerningSignals(
+    m: EntityManager,
+    rollout: RolloutEntity,
+    current: number,
+    q: { since: Date; countedOnly: boolean },
+  ): Promise<SignalEntity[]> {
+    const qb = m
       .createQueryBuilder(SignalEntity, 's')
-      .where('s.at >= :since AND s.source <> :executor', { since: rollout.startedAt, executor: 'executor' })
+      .where(`s.at ${q.countedOnly ? '>' : '>='} :since AND s.source <> :executor`, {
+        since: q.since,
+        executor: 'executor',
+      })
       .andWhere(
         new Brackets((b) =>
           b
-            .where('s.change_request_id = :crId', { crId })
+            .where('s.change_request_id = :crId', { crId: rollout.changeRequestId })
             .orWhere('s.tenant_id IS NOT NULL')
             .orWhere('s.flag_key IS NOT NULL'),
         ),
-      )
-      .orderBy('s.at', 'DESC')
-      .addOrderBy('s.id', 'ASC')
+      );
+    if (q.countedOnly) qb.andWhere("s.state = 'firing' AND s.severity IN ('error', 'critical')");
+    const rows = await qb
+      .orderBy('s.at', q.countedOnly ? 'ASC' : 'DESC')
       .take(5000)
       .getMany();
     const scope = await this.signalScope(m, rollout, current, rows);
-    return rows.filter((s) => signalConcerns(s, scope)).slice(0, limit);
+    return rows.filter((s) => signalConcerns(s, scope));
   }
 
   /** Evaluates and, when the policy says so, records the halt in `tx`. Returns whether the CR is now halted. */
@@ -966,4 +964,10 @@ export class RolloutEngine implements OnApplicationBootstrap, OnApplicationShutd
     });
     return phase === 'apply' && (await this.haltIfNeeded(tx, crId));
   }
+}
+
+/** The index of the latest wave that has started (1 before any has). */
+function currentWave(waves: readonly RolloutWaveEntity[]): number {
+  const started = waves.filter((w) => w.status !== 'pending');
+  return started.length > 0 ? started[started.length - 1].waveIndex : 1;
 }

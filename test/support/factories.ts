@@ -104,15 +104,40 @@ export async function createActors(t: TestApp): Promise<Actors> {
   };
 }
 
-/** An API token of the given kind (its secret). */
-export async function apiToken(t: TestApp, kind: 'admin' | 'automation' | 'client'): Promise<string> {
+/** An API token of the given kind (its secret); a client token is bound to `environment`. */
+export async function apiToken(
+  t: TestApp,
+  kind: 'admin' | 'automation' | 'client',
+  environment = 'production',
+): Promise<string> {
   const res = await t
     .http()
     .post('/api/tokens')
     .set(bearer(t.adminToken))
-    .send({ name: `${kind}-token`, kind, ...(kind === 'client' ? { environment: 'production' } : {}) });
+    .send({
+      name: kind === 'client' ? `${environment}-client-token` : `${kind}-token`,
+      kind,
+      ...(kind === 'client' ? { environment } : {}),
+    });
   if (res.status !== 201) throw new Error(`token create failed: ${res.status} ${JSON.stringify(res.body)}`);
   return res.body.token as string;
+}
+
+/** Creates flags (POST /api/flags), each with the given configuration in `environment`. */
+export async function createFlags(
+  t: TestApp,
+  token: string,
+  environment: string,
+  flags: Record<string, Record<string, unknown>>,
+): Promise<void> {
+  for (const [key, config] of Object.entries(flags)) {
+    const res = await t
+      .http()
+      .post('/api/flags')
+      .set(bearer(token))
+      .send({ key, environments: { [environment]: config } });
+    if (res.status !== 201) throw new Error(`${key}: ${res.status} ${JSON.stringify(res.body)}`);
+  }
 }
 
 export interface CrBody {

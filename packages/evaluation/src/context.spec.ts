@@ -69,7 +69,12 @@ describe('fieldReader', () => {
     },
   );
 
-  it('is made once per field name', () => {
+  it('is made once per field name, as a generated function of its own where code generation is allowed', () => {
+    // A mistake in the generated source would not show in results (the generic reader answers alike): it would
+    // only make every read slow again. The generated reader is named readField; the generic one is an arrow.
+    expect(fieldReader('tenantId').name).toBe('readField');
+    expect(fieldReader('"]; throw 1; //').name).toBe('readField');
+    expect(genericFieldReader('tenantId').name).not.toBe('readField');
     expect(fieldReader('tenantId')).toBe(fieldReader('tenantId'));
     expect(fieldReader('tenantId')).not.toBe(fieldReader('plan'));
   });
