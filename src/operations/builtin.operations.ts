@@ -2,6 +2,7 @@
 // Execution (apply/undo) is added by the engine issue.
 import { Operation, ResolvedTarget } from './operation.types';
 import { ParamsReader } from './operation.params';
+import { httpExternal, HttpParams } from './http.apply';
 
 export const DEFAULT_RETENTION_DAYS = 30;
 const DAY_MS = 86_400_000;
@@ -118,11 +119,7 @@ export const tenantPurge: Operation<NoParams> = {
   describe: () => ({ action: 'purge', to: 'purged' }),
 };
 
-export interface HttpParams {
-  url: string;
-  method: 'POST' | 'PUT' | 'PATCH' | 'DELETE';
-  body?: Record<string, unknown>;
-}
+export type { HttpParams };
 
 export const httpOperation: Operation<HttpParams> = {
   name: 'http',
@@ -147,6 +144,7 @@ export const httpOperation: Operation<HttpParams> = {
   },
   checkEligible: (t) => (t.state !== 'active' ? `not active (status ${t.state})` : null),
   describe: (_t, ctx) => ({ action: `${ctx.params.method.toLowerCase()} ${ctx.params.url}`, to: 'called' }),
+  external: httpExternal,
 };
 
 // Stand-ins until the flags module (issue 5) registers the real ones with their eligibility.

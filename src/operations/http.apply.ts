@@ -7,8 +7,13 @@ import { createHmac } from 'node:crypto';
 import { EntityManager } from 'typeorm';
 import { unprocessable } from '../common/errors';
 import { HttpAllowlistEntity } from '../rollouts/rollout.entity';
-import type { HttpParams } from './builtin.operations';
-import type { PlannedTarget } from './operation.types';
+import type { ExternalExecutor, PlannedTarget } from './operation.types';
+
+export interface HttpParams {
+  url: string;
+  method: 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  body?: Record<string, unknown>;
+}
 
 export const HTTP_TIMEOUT_MS = 10_000;
 export const HTTP_ATTEMPTS = 3;
@@ -89,3 +94,21 @@ export async function callHttpTarget(input: HttpCallInput): Promise<{ status: nu
   }
   throw new Error(`${input.params.method} ${input.params.url} failed after ${attempts} attempt(s): ${last}`);
 }
+
+/** The `http` operation as the engine runs it: check the allowlist, then call (no undo: see `httpOperation.risk`). */
+export const httpExternal: ExternalExecutor<HttpParams> = {
+  async apply(target, ctx) {
+    await ctx.read((m) => assertAllowed(m, ctx.params.url));
+    await callHttpTarget({
+      target,
+      params: ctx.params,
+      changeRequestId: ctx.changeRequestId,
+      revision: ctx.revision,
+      idempotencyKey: ctx.idempotencyKey,
+      key: ctx.signingKey('http-operation'),
+      now: () => ctx.now(),
+      timeoutMs: ctx.timeoutMs,
+      backoffMs: ctx.backoffMs,
+    });
+  },
+};

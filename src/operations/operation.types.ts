@@ -62,6 +62,37 @@ export interface ExecutionContext<P> {
 }
 
 /**
+ * What the engine hands an external executor. There is no transaction: the call happens outside any (a network call
+ * must not hold the SQLite writer or a PostgreSQL transaction open); `read` runs a short one of its own first.
+ */
+export interface ExternalCallContext<P> {
+  changeRequestId: string;
+  revision: number;
+  params: P;
+  /** `crId:revision:target` (`crId:revision:undo:target` for an undo): send it as the call's Idempotency-Key. */
+  idempotencyKey: string;
+  now(): Date;
+  /** A key derived from WAVEGATE_SECRET for one purpose (`http-operation`), e.g. to sign the call. */
+  signingKey(purpose: string): Buffer;
+  /** Per attempt of the call, and the waits between attempts (engine settings). */
+  timeoutMs: number;
+  backoffMs: number[];
+  /** Runs `fn` in a short transaction of its own, before the call (e.g. to check an allowlist). */
+  read<T>(fn: (manager: EntityManager) => Promise<T>): Promise<T>;
+}
+
+/**
+ * An operation whose targets are applied by calling a system outside Wavegate's database (the `http` operation, a
+ * provider's platform). The engine marks the target running and commits, calls `apply` (or `undo` on rollback)
+ * outside any transaction, then records the outcome; a throw is the target's failure. After a crash in between the
+ * call is made again with the same idempotency key, so the other side must honour it.
+ */
+export interface ExternalExecutor<P> {
+  apply(target: PlannedTarget, ctx: ExternalCallContext<P>): Promise<void>;
+  undo?(target: PlannedTarget, ctx: ExternalCallContext<P>): Promise<void>;
+}
+
+/**
  * A named, versioned piece of code that knows its target type, its risk, how to judge and describe a target in a
  * plan, and (engine issue) how to apply and undo itself. Register with `OperationRegistry.register()`.
  */
@@ -88,6 +119,8 @@ export interface Operation<P = Record<string, unknown>> {
   apply?(target: PlannedTarget, ctx: ExecutionContext<P>): Promise<void>;
   /** Engine issue: reverses `apply` for one target (reversible operations only). */
   undo?(target: PlannedTarget, ctx: ExecutionContext<P>): Promise<void>;
+  /** Instead of `apply`/`undo`: the targets are applied by calling another system, outside any transaction. */
+  readonly external?: ExternalExecutor<P>;
   /**
    * The flags, each in the environment it is changed in, whose signals count against a CR of this operation (an SDK
    * error report names a flag and its token's environment, not a CR): `flag.rollout` and `flag.update` name the flag
