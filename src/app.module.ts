@@ -8,6 +8,7 @@ import { AuthModule } from './auth/auth.module';
 import { ChangeRequestsModule } from './change-requests/change-requests.module';
 import { ClientApiModule } from './client-api/client-api.module';
 import { AuditModule } from './audit/audit.module';
+import { ArchiveModule } from './archive/archive.module';
 import { BackupsModule } from './backups/backups.module';
 import { CommonModule } from './common/common.module';
 import { Clock, SystemClock } from './common/clock';
@@ -91,6 +92,7 @@ export class AppModule {
         WebUiModule.forRoot(options.webDistDir),
         WebhooksModule,
         BackupsModule,
+        ArchiveModule,
       ],
       providers: [
         { provide: APP_GUARD, useClass: AccessGuard },

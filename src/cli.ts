@@ -3,6 +3,7 @@ import { Command, Option } from 'commander';
 import { createApp, runMigrations } from './app.factory';
 import { AuditService } from './audit/audit.service';
 import { BackupsService } from './backups/backups.service';
+import { ChangesService } from './archive/changes.service';
 import { MIN_PASSWORD_LENGTH } from './auth/password.hasher';
 import { Role, ROLES } from './common/principal';
 import { ConfigError, loadConfig } from './config/config.schema';
@@ -108,6 +109,23 @@ program
       }
       const m = await backups.createAudited('cli', 'cli');
       process.stdout.write(JSON.stringify(m, null, 2) + '\n');
+    }),
+  );
+
+program
+  .command('changes')
+  .description(
+    'print captured row changes of tenant-scoped tables after a position, as JSON {items, nextCursor}',
+  )
+  .option('--after <position>', "the position to read after (the previous page's nextCursor)", '0')
+  .option('--limit <n>', 'at most this many changes (1-1000)', '100')
+  .action((opts: { after: string; limit: string }) =>
+    withApp(async (app) => {
+      const limit = Number(opts.limit);
+      if (!Number.isInteger(limit) || limit < 1 || limit > 1000)
+        throw new Error('--limit: expected an integer between 1 and 1000');
+      const page = await app.get(ChangesService).page(opts.after, limit);
+      process.stdout.write(JSON.stringify(page) + '\n');
     }),
   );
 

@@ -192,6 +192,14 @@ describe('soft delete, restore, purge', () => {
       wrapped_key: string | null;
     }[];
     expect(key.wrapped_key).toBeNull();
+    // The captured images of p2 (docs/decisions/0011) are erased with it: one purge marker remains, no image.
+    expect(
+      await ds.query(`SELECT op, before_image, after_image FROM row_changes WHERE tenant_id = 'p2'`),
+    ).toEqual([{ op: 'P', before_image: null, after_image: null }]);
+    const feed = await t.http().get('/api/changes?limit=1000').set(bearer(t.adminToken));
+    expect(feed.status).toBe(200);
+    expect(JSON.stringify(feed.body)).not.toContain('Customer 2');
+    expect(JSON.stringify(feed.body)).toContain('Customer 5');
 
     // A copy of the snapshot that survived elsewhere (a backup) can no longer be decrypted.
     const c = copies[0];

@@ -102,14 +102,31 @@ export class TransactionRunner {
         emit: (e) => events.push(e),
         afterCommit: (fn) => after.push(fn),
       };
+      const captureTx = !this.isPostgres && (await this.hasCaptureTx(manager));
+      // SQLite has no transaction id: the capture triggers read it from capture_tx while open = 1, and the
+      // committed state always has open = 0 (docs/decisions/0011-change-capture-triggers.md).
+      if (captureTx) await manager.query('UPDATE capture_tx SET tx = tx + 1, open = 1 WHERE id = 1');
       const value = await work(tx);
       if (audits.length > 0 || events.length > 0)
         committed = await this.appendLedger(manager, audits, events);
+      if (captureTx) await manager.query('UPDATE capture_tx SET open = 0 WHERE id = 1');
       return value;
     });
     for (const l of this.listeners) l(committed);
     for (const fn of after) fn();
     return result;
+  }
+
+  private captureTxReady = false;
+
+  // True once the change-capture migration has run (a database being migrated has no capture_tx yet).
+  private async hasCaptureTx(manager: EntityManager): Promise<boolean> {
+    if (this.captureTxReady) return true;
+    const rows = (await manager.query(
+      "SELECT 1 AS ok FROM sqlite_master WHERE type = 'table' AND name = 'capture_tx'",
+    )) as unknown[];
+    this.captureTxReady = rows.length > 0;
+    return this.captureTxReady;
   }
 
   private async appendLedger(

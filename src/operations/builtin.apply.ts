@@ -4,6 +4,7 @@
 // a target that drifted fails, it is never "fixed up".
 import { EntityManager } from 'typeorm';
 import { conflict, unprocessable } from '../common/errors';
+import { eraseCapturedImages } from '../archive/capture.store';
 import { executeWrite } from '../rollouts/raw-statement';
 import { SnapshotsService, TenantRows } from '../snapshots/snapshots.service';
 import { ErasureReceiptEntity } from '../snapshots/snapshot.entity';
@@ -196,6 +197,9 @@ export function builtinExecutors(snapshots: SnapshotsService): Record<string, Bu
       },
       createdAt: now,
     } as never);
+    // Last, so that the images of the purge's own writes (the tenant's name before the tombstone, the deleted
+    // installations) are erased too.
+    await eraseCapturedImages(m, tenant.id, now);
   };
 
   return {

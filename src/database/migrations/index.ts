@@ -4,6 +4,7 @@ import { Flags1764400200000 } from './1764400200000-flags';
 import { Webhooks1764400300000 } from './1764400300000-webhooks';
 import { Rollouts1764400400000 } from './1764400400000-rollouts';
 import { SignalEnvironment1764400500000 } from './1764400500000-signal-environment';
+import { ChangeCapture1764400600000 } from './1764400600000-change-capture';
 
 // Every migration, in order. Migrations move forward only and are never edited once landed (STYLE.md habit 7).
 export const MIGRATIONS = [
@@ -13,4 +14,5 @@ export const MIGRATIONS = [
   Webhooks1764400300000,
   Rollouts1764400400000,
   SignalEnvironment1764400500000,
+  ChangeCapture1764400600000,
 ];
