@@ -1,9 +1,11 @@
+// The audit log: the hash chain's verification and the entries, filtered by action, actor and entity, a page at a time.
 import { useEffect, useState } from 'react';
-import { errorText, get, qs } from '../api';
-import { Empty, ErrorBox } from '../components/ui';
+import { errorText, get } from '../api';
+import { PagedList, usePagedList } from '../components/PagedList';
+import { ErrorBox } from '../components/ui';
 import { when } from '../format';
 import { setQuery, useLocation } from '../router';
-import type { AuditItem, Page, VerifyResult } from '../types';
+import type { AuditItem, VerifyResult } from '../types';
 
 export function AuditPage() {
   const loc = useLocation();
@@ -13,9 +15,7 @@ export function AuditPage() {
     entityType: loc.query.get('entityType') ?? '',
     entityId: loc.query.get('entityId') ?? '',
   };
-  const filters = qs({ ...f, limit: 100 });
-  const [items, setItems] = useState<AuditItem[] | null>(null);
-  const [next, setNext] = useState<string | undefined>();
+  const list = usePagedList<AuditItem>('/api/audit', f);
   const [verify, setVerify] = useState<VerifyResult | null>(null);
   const [error, setError] = useState<string | null>(null);
 
@@ -24,32 +24,6 @@ export function AuditPage() {
       .then(setVerify)
       .catch((e: unknown) => setError(errorText(e)));
   }, []);
-  useEffect(() => {
-    let live = true;
-    const t = window.setTimeout(() => {
-      get<Page<AuditItem>>(`/api/audit${filters}`)
-        .then((p) => {
-          if (!live) return;
-          setItems(p.items);
-          setNext(p.nextCursor);
-        })
-        .catch((e: unknown) => live && setError(errorText(e)));
-    }, 150);
-    return () => {
-      live = false;
-      window.clearTimeout(t);
-    };
-  }, [filters]);
-
-  const more = async () => {
-    try {
-      const p = await get<Page<AuditItem>>(`/api/audit${qs({ ...f, limit: 100, cursor: next })}`);
-      setItems((prev) => [...(prev ?? []), ...p.items]);
-      setNext(p.nextCursor);
-    } catch (e) {
-      setError(errorText(e));
-    }
-  };
 
   return (
     <section>
@@ -77,44 +51,40 @@ export function AuditPage() {
         ))}
       </div>
       <ErrorBox error={error} />
-      {items && items.length === 0 && <Empty>No entries match.</Empty>}
-      {items && items.length > 0 && (
-        <div className="table-wrap">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">#</th>
-                <th scope="col">When</th>
-                <th scope="col">Actor</th>
-                <th scope="col">Action</th>
-                <th scope="col">Entity</th>
-                <th scope="col">Hash</th>
-              </tr>
-            </thead>
-            <tbody>
-              {items.map((a) => (
-                <tr key={a.seq}>
-                  <td>{a.seq}</td>
-                  <td>{when(a.at)}</td>
-                  <td className="mono">{a.actor}</td>
-                  <td className="mono">{a.action}</td>
-                  <td className="mono">
-                    {a.entityType}:{a.entityId}
-                  </td>
-                  <td className="mono" title={a.hash}>
-                    {a.hash.slice(0, 10)}
-                  </td>
+      <PagedList data={list} empty="No entries match.">
+        {(items) => (
+          <div className="table-wrap">
+            <table>
+              <thead>
+                <tr>
+                  <th scope="col">#</th>
+                  <th scope="col">When</th>
+                  <th scope="col">Actor</th>
+                  <th scope="col">Action</th>
+                  <th scope="col">Entity</th>
+                  <th scope="col">Hash</th>
                 </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
-      {next && (
-        <button type="button" onClick={() => void more()}>
-          Load more
-        </button>
-      )}
+              </thead>
+              <tbody>
+                {items.map((a) => (
+                  <tr key={a.seq}>
+                    <td>{a.seq}</td>
+                    <td>{when(a.at)}</td>
+                    <td className="mono">{a.actor}</td>
+                    <td className="mono">{a.action}</td>
+                    <td className="mono">
+                      {a.entityType}:{a.entityId}
+                    </td>
+                    <td className="mono" title={a.hash}>
+                      {a.hash.slice(0, 10)}
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )}
+      </PagedList>
     </section>
   );
 }

@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'react';
 import { errorText, get, qs } from '../api';
+import { PagedList, usePagedList } from '../components/PagedList';
 import { Empty, ErrorBox } from '../components/ui';
 import { when } from '../format';
 import { Link, setQuery, useLocation } from '../router';
@@ -12,39 +13,7 @@ export function TenantsPage() {
   const status = loc.query.get('status') ?? '';
   const region = loc.query.get('region') ?? '';
   const app = loc.query.get('app') ?? '';
-  const [items, setItems] = useState<Tenant[] | null>(null);
-  const [next, setNext] = useState<string | undefined>();
-  const [error, setError] = useState<string | null>(null);
-  const filters = qs({ q, tier, status, region, app, limit: 100 });
-
-  useEffect(() => {
-    let live = true;
-    const t = window.setTimeout(() => {
-      get<Page<Tenant>>(`/api/tenants${filters}`)
-        .then((p) => {
-          if (!live) return;
-          setItems(p.items);
-          setNext(p.nextCursor);
-          setError(null);
-        })
-        .catch((e: unknown) => live && setError(errorText(e)));
-    }, 150);
-    return () => {
-      live = false;
-      window.clearTimeout(t);
-    };
-  }, [filters]);
-
-  const more = async () => {
-    if (!next) return;
-    try {
-      const p = await get<Page<Tenant>>(`/api/tenants${qs({ q, tier, status, region, app, limit: 100, cursor: next })}`);
-      setItems((prev) => [...(prev ?? []), ...p.items]);
-      setNext(p.nextCursor);
-    } catch (e) {
-      setError(errorText(e));
-    }
-  };
+  const list = usePagedList<Tenant>('/api/tenants', { q, tier, status, region, app });
 
   return (
     <section>
@@ -81,41 +50,36 @@ export function TenantsPage() {
           <input value={app} onChange={(e) => setQuery(loc, { app: e.target.value })} size={10} />
         </label>
       </div>
-      <ErrorBox error={error} />
-      {items && items.length === 0 && <Empty>No tenants match.</Empty>}
-      {items && items.length > 0 && (
-        <div className="table-wrap">
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Tenant</th>
-                <th scope="col">Tier</th>
-                <th scope="col">Region</th>
-                <th scope="col">Status</th>
-                <th scope="col">Apps</th>
-              </tr>
-            </thead>
-            <tbody>
-              {items.map((t) => (
-                <tr key={t.id}>
-                  <td>
-                    <Link to={`/tenants/${encodeURIComponent(t.id)}`}>{t.name}</Link> <span className="mono muted">{t.id}</span>
-                  </td>
-                  <td>{t.tier === 'key' ? <strong>key</strong> : t.tier}</td>
-                  <td>{t.region ?? '—'}</td>
-                  <td>{t.status}</td>
-                  <td>{t.installations.map((i) => (i.status === 'active' ? i.appKey : `${i.appKey} (${i.status})`)).join(', ')}</td>
+      <PagedList data={list} empty="No tenants match.">
+        {(items) => (
+          <div className="table-wrap">
+            <table>
+              <thead>
+                <tr>
+                  <th scope="col">Tenant</th>
+                  <th scope="col">Tier</th>
+                  <th scope="col">Region</th>
+                  <th scope="col">Status</th>
+                  <th scope="col">Apps</th>
                 </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
-      )}
-      {next && (
-        <button type="button" onClick={() => void more()}>
-          Load more
-        </button>
-      )}
+              </thead>
+              <tbody>
+                {items.map((t) => (
+                  <tr key={t.id}>
+                    <td>
+                      <Link to={`/tenants/${encodeURIComponent(t.id)}`}>{t.name}</Link> <span className="mono muted">{t.id}</span>
+                    </td>
+                    <td>{t.tier === 'key' ? <strong>key</strong> : t.tier}</td>
+                    <td>{t.region ?? '—'}</td>
+                    <td>{t.status}</td>
+                    <td>{t.installations.map((i) => (i.status === 'active' ? i.appKey : `${i.appKey} (${i.status})`)).join(', ')}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )}
+      </PagedList>
     </section>
   );
 }
