@@ -28,6 +28,8 @@ import { RolloutsModule } from './rollouts/rollouts.module';
 import { SignalsModule } from './signals/signals.module';
 import { TenantsModule } from './tenants/tenants.module';
 import { UsersModule } from './users/users.module';
+import { PeopleModule } from './people/people.module';
+import { CommentsModule } from './comments/comments.module';
 import { WebUiModule } from './web-ui/web-ui.module';
 import { WebhooksModule } from './webhooks/webhooks.module';
 
@@ -77,6 +79,8 @@ export class AppModule {
         EventsModule,
         AuthModule,
         UsersModule,
+        PeopleModule,
+        CommentsModule,
         AuditModule,
         OperationsModule,
         TenantsModule,

@@ -20,6 +20,8 @@ import {
   RolloutWaveEntity,
 } from '../rollouts/rollout.entity';
 import { SignalEntity } from '../signals/signal.entity';
+import { ChangeRequestCommentEntity } from '../comments/comment.entity';
+import { SlackLinkEntity } from '../slack/slack-link.entity';
 import { ErasureReceiptEntity, TenantKeyEntity, TenantSnapshotEntity } from '../snapshots/snapshot.entity';
 import {
   WebhookDeliveryAttemptEntity,
@@ -63,4 +65,6 @@ export const ENTITIES = [
   TenantSnapshotEntity,
   TenantKeyEntity,
   ErasureReceiptEntity,
+  ChangeRequestCommentEntity,
+  SlackLinkEntity,
 ];

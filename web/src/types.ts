@@ -211,3 +211,11 @@ export interface VerifyResult {
   firstBrokenSeq?: number;
   reason?: string;
 }
+
+/** A person as views show them (issue 15): the actor id the audit log uses, a name and an email. */
+export interface Person {
+  id: string;
+  name: string;
+  email: string | null;
+  checker?: boolean;
+}
