@@ -22,6 +22,7 @@ import {
 import { SignalEntity } from '../signals/signal.entity';
 import { ChangeRequestCommentEntity } from '../comments/comment.entity';
 import { SlackLinkEntity } from '../slack/slack-link.entity';
+import { ConnectorCaptureEntity, DataConnectorEntity } from '../connectors/connector.entity';
 import { ErasureReceiptEntity, TenantKeyEntity, TenantSnapshotEntity } from '../snapshots/snapshot.entity';
 import {
   WebhookDeliveryAttemptEntity,
@@ -67,4 +68,6 @@ export const ENTITIES = [
   ErasureReceiptEntity,
   ChangeRequestCommentEntity,
   SlackLinkEntity,
+  DataConnectorEntity,
+  ConnectorCaptureEntity,
 ];

@@ -6,6 +6,7 @@ import { canonicalJson, sha256Hex } from '../common/canonical-json';
 import { conflict, notFound } from '../common/errors';
 import { APP_CONFIG } from '../config/config.module';
 import { AppConfig } from '../config/config.schema';
+import { ConnectorCaptureEntity } from '../connectors/connector.entity';
 import { InstallationEntity, TenantEntity } from '../tenants/tenant.entity';
 import { TenantKeyEntity, TenantSnapshotEntity } from './snapshot.entity';
 import { newDataKey, open, seal } from './tenant-crypto';
@@ -95,9 +96,53 @@ export class SnapshotsService {
     return m.findOne(TenantSnapshotEntity, { where: { tenantId }, order: { createdAt: 'DESC' } });
   }
 
-  /** Crypto-shredding: the wrapped key is erased and the sealed snapshots deleted. Returns how many snapshots. */
+  /**
+   * Seals `plaintext` with the tenant's data key (created on first use), bound to `aad`: what other per-tenant
+   * captures (the platform's rows read by a data connector) use, so that purge shreds them with the snapshots.
+   */
+  async sealForTenant(
+    m: EntityManager,
+    tenantId: string,
+    plaintext: string,
+    aad: string,
+    now: Date,
+  ): Promise<string> {
+    return seal(await this.dataKey(m, tenantId, now), Buffer.from(plaintext, 'utf8'), aad);
+  }
+
+  /** Opens what `sealForTenant` sealed; throws SNAPSHOT.KEY_DESTROYED after a purge, SNAPSHOT.CORRUPT if altered. */
+  async openForTenant(
+    m: EntityManager,
+    tenantId: string,
+    sealed: string,
+    aad: string,
+    what: string,
+  ): Promise<string> {
+    const keyRow = await m.findOne(TenantKeyEntity, { where: { tenantId } });
+    if (!keyRow?.wrappedKey) {
+      throw conflict(
+        SNAPSHOT_ERRORS.KEY_DESTROYED,
+        `${what} of tenant ${tenantId} cannot be decrypted: the tenant's data key was destroyed`,
+      );
+    }
+    try {
+      const key = open(this.kek, keyRow.wrappedKey, `tenant-key:${tenantId}`);
+      return open(key, sealed, aad).toString('utf8');
+    } catch {
+      throw conflict(
+        SNAPSHOT_ERRORS.CORRUPT,
+        `${what} of tenant ${tenantId} is corrupted: it does not decrypt; refusing to restore from it`,
+      );
+    }
+  }
+
+  /**
+   * Crypto-shredding: the wrapped key is erased and the sealed snapshots (and data-connector captures) deleted.
+   * Returns how many snapshots.
+   */
   async shred(m: EntityManager, tenantId: string, now: Date): Promise<number> {
     await m.update(TenantKeyEntity, { tenantId }, { wrappedKey: null, destroyedAt: now });
+    await m.delete(ConnectorCaptureEntity, { tenantId });
     const snaps = await m.find(TenantSnapshotEntity, { where: { tenantId }, select: { id: true } });
     if (snaps.length > 0) await m.delete(TenantSnapshotEntity, { id: In(snaps.map((s) => s.id)) });
     return snaps.length;

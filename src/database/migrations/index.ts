@@ -5,6 +5,7 @@ import { Webhooks1764400300000 } from './1764400300000-webhooks';
 import { Rollouts1764400400000 } from './1764400400000-rollouts';
 import { SignalEnvironment1764400500000 } from './1764400500000-signal-environment';
 import { ChangeCapture1764400600000 } from './1764400600000-change-capture';
+import { DataConnectors1764401100000 } from './1764401100000-data-connectors';
 import { CommentsSlackLinks1764401300000 } from './1764401300000-comments-slack-links';
 
 // Every migration, in order. Migrations move forward only and are never edited once landed (STYLE.md habit 7).
@@ -16,5 +17,6 @@ export const MIGRATIONS = [
   Rollouts1764400400000,
   SignalEnvironment1764400500000,
   ChangeCapture1764400600000,
+  DataConnectors1764401100000,
   CommentsSlackLinks1764401300000,
 ];

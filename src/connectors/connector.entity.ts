@@ -1,0 +1,71 @@
+import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
+import type { ConnectorTable } from './data-connector.config';
+
+/** A data connector to the platform's database. The URL (with its password) is sealed and never returned. */
+@Entity('data_connectors')
+export class DataConnectorEntity {
+  @PrimaryColumn({ type: 'varchar', length: 100 })
+  name!: string;
+
+  @Column({ type: 'varchar', length: 20 })
+  kind!: 'postgres';
+
+  /** base64(iv | tag | AES-256-GCM(url)) under a key derived from WAVEGATE_SECRET. */
+  @Column({ name: 'url_sealed', type: 'text' })
+  urlSealed!: string;
+
+  /** SHA-256 of the URL: shows that it changed without showing it. */
+  @Column({ name: 'url_hash', type: 'varchar', length: 64 })
+  urlHash!: string;
+
+  @Column({ type: 'simple-json' })
+  tables!: ConnectorTable[];
+
+  /** Bumped on every change; part of the plans that use the connector. */
+  @Column({ type: 'integer' })
+  version!: number;
+
+  /** The change request that set this version (null when set by a provider's registration). */
+  @Column({ name: 'change_request_id', type: 'varchar', length: 36, nullable: true })
+  changeRequestId!: string | null;
+
+  @Column({ name: 'updated_at', type: Date })
+  updatedAt!: Date;
+}
+
+/**
+ * A tenant's rows read from the platform's database before a destructive operation: canonical JSON, SHA-256,
+ * sealed with the tenant's data key like a tenant snapshot, and shredded with it on purge.
+ */
+@Entity('connector_captures')
+@Index(['tenantId', 'connector', 'createdAt'])
+export class ConnectorCaptureEntity {
+  @PrimaryColumn({ type: 'varchar', length: 36 })
+  id!: string;
+
+  @Column({ type: 'varchar', length: 100 })
+  connector!: string;
+
+  @Column({ name: 'tenant_id', type: 'varchar', length: 128 })
+  tenantId!: string;
+
+  @Column({ name: 'change_request_id', type: 'varchar', length: 36, nullable: true })
+  changeRequestId!: string | null;
+
+  /** What it was taken before, e.g. `platform.purge (permanent_delete)`. */
+  @Column({ type: 'varchar', length: 200 })
+  reason!: string;
+
+  /** SHA-256 (hex) of the plaintext canonical JSON; checked before any restore writes. */
+  @Column({ type: 'varchar', length: 64 })
+  hash!: string;
+
+  @Column({ type: 'text' })
+  sealed!: string;
+
+  @Column({ name: 'row_count', type: 'integer' })
+  rowCount!: number;
+
+  @Column({ name: 'created_at', type: Date })
+  createdAt!: Date;
+}
