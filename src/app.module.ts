@@ -11,6 +11,7 @@ import { AuditModule } from './audit/audit.module';
 import { ArchiveModule } from './archive/archive.module';
 import { BackupsModule } from './backups/backups.module';
 import { CommonModule } from './common/common.module';
+import { ConnectorsModule } from './connectors/connectors.module';
 import { Clock, SystemClock } from './common/clock';
 import { HttpExceptionFilter } from './common/http-exception.filter';
 import { ConfigModule } from './config/config.module';
@@ -83,6 +84,7 @@ export class AppModule {
         CommentsModule,
         AuditModule,
         OperationsModule,
+        ConnectorsModule,
         TenantsModule,
         PoliciesModule,
         ChangeRequestsModule,

@@ -110,6 +110,10 @@ export class ChangeRequestPlanner {
         );
       }
     }
+    if (op.inspectTargets) {
+      const found = await op.inspectTargets(m, targets, { now, params });
+      targets = targets.map((t) => (found.has(t.id) ? { ...t, detail: found.get(t.id) } : t));
+    }
     const tenantResolver = this.registry.resolver('tenant');
     const activeTenants = tenantResolver?.countActiveTenants ? await tenantResolver.countActiveTenants(m) : 0;
     const plan = buildPlan({

@@ -78,6 +78,7 @@ export function buildPlan<P>(input: BuildPlanInput<P>): Plan {
       state: t.state,
       action,
       to,
+      ...(t.detail ? { detail: t.detail } : {}),
     };
     return p;
   });

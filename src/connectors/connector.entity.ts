@@ -25,12 +25,39 @@ export class DataConnectorEntity {
   @Column({ type: 'integer' })
   version!: number;
 
-  /** The change request that set this version (null when set by a provider's registration). */
-  @Column({ name: 'change_request_id', type: 'varchar', length: 36, nullable: true })
-  changeRequestId!: string | null;
+  /** Who proposed and who approved this version (a checker other than the proposer). */
+  @Column({ name: 'proposed_by', type: 'varchar', length: 200 })
+  proposedBy!: string;
+
+  @Column({ name: 'approved_by', type: 'varchar', length: 200 })
+  approvedBy!: string;
 
   @Column({ name: 'updated_at', type: Date })
   updatedAt!: Date;
+}
+
+/**
+ * A proposed connector configuration, waiting for a second person: it takes effect only when a checker who did not
+ * propose it approves its `proposalHash` (a reviewed change, like a change request's plan hash).
+ */
+@Entity('data_connector_proposals')
+export class DataConnectorProposalEntity {
+  @PrimaryColumn({ type: 'varchar', length: 100 })
+  name!: string;
+
+  /** The whole spec (URL included), sealed like the connector's URL. */
+  @Column({ name: 'spec_sealed', type: 'text' })
+  specSealed!: string;
+
+  /** SHA-256 of canonical {kind, tables, urlHash}: what an approval names. */
+  @Column({ name: 'proposal_hash', type: 'varchar', length: 64 })
+  proposalHash!: string;
+
+  @Column({ name: 'proposed_by', type: 'varchar', length: 200 })
+  proposedBy!: string;
+
+  @Column({ name: 'proposed_at', type: Date })
+  proposedAt!: Date;
 }
 
 /**

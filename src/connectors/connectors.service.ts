@@ -3,13 +3,14 @@ import { Inject, Injectable, OnApplicationShutdown } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
 import { deriveKey } from '../auth/token.codec';
 import { canonicalJson, sha256Hex } from '../common/canonical-json';
-import { conflict, notFound } from '../common/errors';
+import { conflict, forbidden, notFound } from '../common/errors';
 import { TransactionRunner } from '../common/transaction';
 import { APP_CONFIG } from '../config/config.module';
 import { AppConfig } from '../config/config.schema';
+import { CaptureRef } from '../operations/operation.types';
 import { SnapshotsService } from '../snapshots/snapshots.service';
 import { open, seal } from '../snapshots/tenant-crypto';
-import { ConnectorCaptureEntity, DataConnectorEntity } from './connector.entity';
+import { ConnectorCaptureEntity, DataConnectorEntity, DataConnectorProposalEntity } from './connector.entity';
 import { DataConnectorSpec, DataConnectorView } from './data-connector.config';
 import { PostgresConnector } from './postgres.connector';
 import { rowCount, RowCounts, TenantCapture } from './tenant-rows';
@@ -20,11 +21,19 @@ export const CAPTURE_ERRORS = {
   NO_CONNECTOR: 'CONNECTOR.NOT_FOUND',
 } as const;
 
-export interface CaptureRecord {
-  captureId: string;
-  captureHash: string;
-  connector: string;
-  rowCount: number;
+export interface ProposalView extends DataConnectorView {
+  name: string;
+  proposalHash: string;
+  proposedBy: string;
+  proposedAt: string;
+}
+
+export interface ConnectorView extends DataConnectorView {
+  name: string;
+  version: number;
+  proposedBy: string;
+  approvedBy: string;
+  updatedAt: string;
 }
 
 const captureAad = (tenantId: string, connector: string) => `connector-capture:${connector}:${tenantId}`;
@@ -63,16 +72,70 @@ export class ConnectorsService implements OnApplicationShutdown {
   }
 
   /**
-   * Stores (or replaces) a connector after `validate`: called by the reviewed change that sets it, in that change's
-   * transaction. Returns the new version.
+   * Proposes a connector configuration (new or changed) after `validate`: it takes effect only when another person
+   * approves its proposal hash (`approve`). A newer proposal replaces a pending one.
    */
-  async put(
+  async propose(
     m: EntityManager,
     name: string,
     spec: DataConnectorSpec,
-    changeRequestId: string | null,
+    by: string,
     now: Date,
-  ): Promise<DataConnectorView & { name: string; version: number }> {
+  ): Promise<ProposalView> {
+    const view: DataConnectorView = { kind: spec.kind, tables: spec.tables, urlHash: sha256Hex(spec.url) };
+    const proposalHash = sha256Hex(canonicalJson({ name, ...view }));
+    await m.save(DataConnectorProposalEntity, {
+      name,
+      specSealed: seal(this.urlKey, Buffer.from(canonicalJson(spec), 'utf8'), `connector-proposal:${name}`),
+      proposalHash,
+      proposedBy: by,
+      proposedAt: now,
+    });
+    return { name, ...view, proposalHash, proposedBy: by, proposedAt: now.toISOString() };
+  }
+
+  async proposal(m: EntityManager, name: string): Promise<ProposalView | null> {
+    const p = await m.findOne(DataConnectorProposalEntity, { where: { name } });
+    if (!p) return null;
+    const spec = this.openProposal(p);
+    return {
+      name,
+      kind: spec.kind,
+      tables: spec.tables,
+      urlHash: sha256Hex(spec.url),
+      proposalHash: p.proposalHash,
+      proposedBy: p.proposedBy,
+      proposedAt: p.proposedAt.toISOString(),
+    };
+  }
+
+  /**
+   * Applies the pending proposal: the approver names its hash (409 when it changed meanwhile) and is not the one
+   * who proposed it (403). The connector's version goes up; the proposal is gone.
+   */
+  async approve(
+    m: EntityManager,
+    name: string,
+    proposalHash: string,
+    by: string,
+    now: Date,
+  ): Promise<ConnectorView> {
+    const p = await m.findOne(DataConnectorProposalEntity, { where: { name } });
+    if (!p) throw notFound('CONNECTOR.NO_PROPOSAL', `no pending proposal for data connector ${name}`);
+    if (p.proposalHash !== proposalHash) {
+      throw conflict(
+        'CONNECTOR.STALE_PROPOSAL',
+        `proposalHash: the pending proposal of ${name} is ${p.proposalHash}, not ${proposalHash}`,
+        [{ field: 'proposalHash', reason: `does not match the pending proposal (${p.proposalHash})` }],
+      );
+    }
+    if (p.proposedBy === by) {
+      throw forbidden(
+        'CONNECTOR.SELF_APPROVAL',
+        'a connector change must be approved by someone other than its proposer',
+      );
+    }
+    const spec = this.openProposal(p);
     const existing = await m.findOne(DataConnectorEntity, { where: { name } });
     const row: DataConnectorEntity = Object.assign(new DataConnectorEntity(), {
       name,
@@ -81,16 +144,43 @@ export class ConnectorsService implements OnApplicationShutdown {
       urlHash: sha256Hex(spec.url),
       tables: spec.tables,
       version: (existing?.version ?? 0) + 1,
-      changeRequestId,
+      proposedBy: p.proposedBy,
+      approvedBy: by,
       updatedAt: now,
     });
     await m.save(DataConnectorEntity, row);
-    return { name, kind: row.kind, tables: row.tables, urlHash: row.urlHash, version: row.version };
+    await m.delete(DataConnectorProposalEntity, { name });
+    return this.view(row);
+  }
+
+  private openProposal(p: DataConnectorProposalEntity): DataConnectorSpec {
+    return JSON.parse(
+      open(this.urlKey, p.specSealed, `connector-proposal:${p.name}`).toString('utf8'),
+    ) as DataConnectorSpec;
+  }
+
+  view(r: DataConnectorEntity): ConnectorView {
+    return {
+      name: r.name,
+      kind: r.kind,
+      tables: r.tables,
+      urlHash: r.urlHash,
+      version: r.version,
+      proposedBy: r.proposedBy,
+      approvedBy: r.approvedBy,
+      updatedAt: r.updatedAt.toISOString(),
+    };
   }
 
   async list(m: EntityManager): Promise<(DataConnectorView & { name: string; version: number })[]> {
     const rows = await m.find(DataConnectorEntity, { order: { name: 'ASC' } });
-    return rows.map((r) => ({ name: r.name, kind: r.kind, tables: r.tables, urlHash: r.urlHash, version: r.version }));
+    return rows.map((r) => ({
+      name: r.name,
+      kind: r.kind,
+      tables: r.tables,
+      urlHash: r.urlHash,
+      version: r.version,
+    }));
   }
 
   /** The live connector for `name`, opened once per version. */
@@ -116,7 +206,7 @@ export class ConnectorsService implements OnApplicationShutdown {
     tenantId: string,
     reason: string,
     changeRequestId: string | null,
-  ): Promise<CaptureRecord> {
+  ): Promise<CaptureRef> {
     const conn = await this.tx.run((t) => this.connector(t.manager, connectorName));
     const capture = await conn.capture(tenantId);
     return this.tx.run((t) => this.store(t.manager, capture, reason, changeRequestId, t.now));
@@ -128,7 +218,7 @@ export class ConnectorsService implements OnApplicationShutdown {
     reason: string,
     changeRequestId: string | null,
     now: Date,
-  ): Promise<CaptureRecord> {
+  ): Promise<CaptureRef> {
     const json = canonicalJson(capture);
     const row = Object.assign(new ConnectorCaptureEntity(), {
       id: randomUUID(),
@@ -151,16 +241,55 @@ export class ConnectorsService implements OnApplicationShutdown {
     return { captureId: row.id, captureHash: row.hash, connector: row.connector, rowCount: row.rowCount };
   }
 
-  /** The newest capture of the tenant through `connector`, or null. */
-  async latest(m: EntityManager, connector: string, tenantId: string): Promise<ConnectorCaptureEntity | null> {
-    return m.findOne(ConnectorCaptureEntity, {
-      where: { connector, tenantId },
-      order: { createdAt: 'DESC' },
-    });
+  /** The newest capture of the tenant through `connector` (optionally not of one reason), or null. */
+  async latest(
+    m: EntityManager,
+    connector: string,
+    tenantId: string,
+    opts: { excludeReason?: string } = {},
+  ): Promise<ConnectorCaptureEntity | null> {
+    const qb = m
+      .createQueryBuilder(ConnectorCaptureEntity, 'c')
+      .where('c.connector = :connector AND c.tenant_id = :tenantId', { connector, tenantId });
+    if (opts.excludeReason) qb.andWhere('c.reason <> :r', { r: opts.excludeReason });
+    return qb.orderBy('c.created_at', 'DESC').addOrderBy('c.id', 'ASC').getOne();
+  }
+
+  /** The capture a change request took of the tenant for `reason`, or null. */
+  async byChangeRequest(
+    m: EntityManager,
+    connector: string,
+    tenantId: string,
+    changeRequestId: string,
+    reason: string,
+  ): Promise<ConnectorCaptureEntity | null> {
+    return m.findOne(ConnectorCaptureEntity, { where: { connector, tenantId, changeRequestId, reason } });
+  }
+
+  /**
+   * `capture`, once per change request, tenant and reason: a target run again after a crash (its destructive call
+   * may already have happened) keeps the capture of the first run instead of capturing what is left.
+   */
+  async captureOnce(
+    connector: string,
+    tenantId: string,
+    reason: string,
+    changeRequestId: string,
+  ): Promise<CaptureRef> {
+    const existing = await this.tx.run((t) =>
+      this.byChangeRequest(t.manager, connector, tenantId, changeRequestId, reason),
+    );
+    if (existing) {
+      return { connector, captureId: existing.id, captureHash: existing.hash, rowCount: existing.rowCount };
+    }
+    return this.capture(connector, tenantId, reason, changeRequestId);
   }
 
   /** Decrypts a capture and verifies its SHA-256; refuses (409) before anything could be written. */
-  async read(m: EntityManager, captureId: string): Promise<{ row: ConnectorCaptureEntity; capture: TenantCapture }> {
+  async read(
+    m: EntityManager,
+    captureId: string,
+  ): Promise<{ row: ConnectorCaptureEntity; capture: TenantCapture }> {
     const row = await m.findOne(ConnectorCaptureEntity, { where: { id: captureId } });
     if (!row) throw notFound(CAPTURE_ERRORS.NOT_FOUND, `capture ${captureId} does not exist`);
     const json = await this.snapshots.openForTenant(
@@ -178,20 +307,29 @@ export class ConnectorsService implements OnApplicationShutdown {
     }
     const capture = JSON.parse(json) as TenantCapture;
     if (capture.tenantId !== row.tenantId || capture.connector !== row.connector) {
-      throw conflict(CAPTURE_ERRORS.CORRUPT, `capture ${captureId} is not of tenant ${row.tenantId}; nothing was written`);
+      throw conflict(
+        CAPTURE_ERRORS.CORRUPT,
+        `capture ${captureId} is not of tenant ${row.tenantId}; nothing was written`,
+      );
     }
     return { row, capture };
   }
 
   /** Rows a restore of the capture would write, overwrite and remove now (read-only). */
-  async preview(m: EntityManager, captureId: string): Promise<{ capture: ConnectorCaptureEntity; counts: RowCounts }> {
+  async preview(
+    m: EntityManager,
+    captureId: string,
+  ): Promise<{ capture: ConnectorCaptureEntity; counts: RowCounts }> {
     const { row, capture } = await this.read(m, captureId);
     const conn = await this.connector(m, row.connector);
     return { capture: row, counts: (await conn.preview(capture)).counts };
   }
 
   /** Verifies the capture, then writes it back into the live database in one transaction of the platform's. */
-  async restore(m: EntityManager, captureId: string): Promise<{ capture: ConnectorCaptureEntity; counts: RowCounts }> {
+  async restore(
+    m: EntityManager,
+    captureId: string,
+  ): Promise<{ capture: ConnectorCaptureEntity; counts: RowCounts }> {
     const { row, capture } = await this.read(m, captureId);
     const conn = await this.connector(m, row.connector);
     return { capture: row, counts: (await conn.restore(capture)).counts };

@@ -54,6 +54,15 @@ export function redactUrl(url: string): string {
   }
 }
 
+function schemaOf(url: string): string | null {
+  try {
+    const s = new URL(url).searchParams.get('schema');
+    return s && /^[A-Za-z_][A-Za-z0-9_$]{0,62}$/.test(s) ? s : null;
+  } catch {
+    return null;
+  }
+}
+
 export class PostgresConnector {
   private readonly pool: Pool;
   private inspected?: InspectedTable[];
@@ -65,8 +74,11 @@ export class PostgresConnector {
     opts: { field?: string; statementTimeoutMs?: number } = {},
   ) {
     this.field = opts.field ?? 'dataConnector';
+    // `?schema=name` (as in Wavegate's own DATABASE_URL): unqualified table names resolve in that schema.
+    const schema = schemaOf(url);
     this.pool = new Pool({
       connectionString: url,
+      ...(schema ? { options: `-c search_path=${schema}` } : {}),
       max: 4,
       connectionTimeoutMillis: 5_000,
       idleTimeoutMillis: 10_000,

@@ -22,7 +22,11 @@ import {
 import { SignalEntity } from '../signals/signal.entity';
 import { ChangeRequestCommentEntity } from '../comments/comment.entity';
 import { SlackLinkEntity } from '../slack/slack-link.entity';
-import { ConnectorCaptureEntity, DataConnectorEntity } from '../connectors/connector.entity';
+import {
+  ConnectorCaptureEntity,
+  DataConnectorEntity,
+  DataConnectorProposalEntity,
+} from '../connectors/connector.entity';
 import { ErasureReceiptEntity, TenantKeyEntity, TenantSnapshotEntity } from '../snapshots/snapshot.entity';
 import {
   WebhookDeliveryAttemptEntity,
@@ -69,5 +73,6 @@ export const ENTITIES = [
   ChangeRequestCommentEntity,
   SlackLinkEntity,
   DataConnectorEntity,
+  DataConnectorProposalEntity,
   ConnectorCaptureEntity,
 ];

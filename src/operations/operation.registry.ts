@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { unprocessable } from '../common/errors';
 import { BUILTIN_OPERATIONS } from './builtin.operations';
-import { Operation, TargetResolver, TargetType } from './operation.types';
+import { BeforeDestructiveHook, Operation, TargetResolver, TargetType } from './operation.types';
 
 /**
  * Every operation Wavegate can plan (and, with the engine, run), and the resolvers that look targets up.
@@ -13,6 +13,7 @@ import { Operation, TargetResolver, TargetType } from './operation.types';
 export class OperationRegistry {
   private readonly operations = new Map<string, Operation<unknown>>();
   private readonly resolvers = new Map<TargetType, TargetResolver>();
+  private readonly destructiveHooks: BeforeDestructiveHook[] = [];
 
   constructor() {
     for (const op of BUILTIN_OPERATIONS) this.register(op);
@@ -53,6 +54,15 @@ export class OperationRegistry {
 
   list(): Operation<unknown>[] {
     return this.names().map((n) => this.operations.get(n) as Operation<unknown>);
+  }
+
+  /** Runs before every external call of a destructive operation (data connectors capture the tenant's rows). */
+  addBeforeDestructive(hook: BeforeDestructiveHook): void {
+    this.destructiveHooks.push(hook);
+  }
+
+  beforeDestructiveHooks(): readonly BeforeDestructiveHook[] {
+    return this.destructiveHooks;
   }
 
   resolver(type: TargetType): TargetResolver | undefined {

@@ -28,7 +28,12 @@ export interface ResolvedTarget {
   apps?: string[];
   /** The owning tenant's facts, for eligibility rules that look past the target itself. */
   tenant?: { status: string; softDeletedAt: Date | null; purgeAfter: Date | null };
+  /** What `Operation.inspectTargets` found out about the target (shown in the plan as `detail`). */
+  detail?: TargetDetail;
 }
+
+/** Facts about a target shown in the plan (flat, JSON scalars). */
+export type TargetDetail = Record<string, string | number | boolean | null>;
 
 /** One target in the stored plan. `state` is what the engine compares with the inventory before applying (rule 6). */
 export interface PlannedTarget {
@@ -44,6 +49,8 @@ export interface PlannedTarget {
   action: string;
   /** The state the target will be in afterwards. */
   to: string;
+  /** Facts the plan shows beyond action and state (e.g. the capture a restore writes back and its row counts). */
+  detail?: TargetDetail;
 }
 
 export interface PlanContext<P> {
@@ -88,9 +95,40 @@ export interface ExternalCallContext<P> {
  * call is made again with the same idempotency key, so the other side must honour it.
  */
 export interface ExternalExecutor<P> {
-  apply(target: PlannedTarget, ctx: ExternalCallContext<P>): Promise<void>;
-  undo?(target: PlannedTarget, ctx: ExternalCallContext<P>): Promise<void>;
+  apply(target: PlannedTarget, ctx: ExternalCallContext<P>): Promise<void | ExternalResult>;
+  undo?(target: PlannedTarget, ctx: ExternalCallContext<P>): Promise<void | ExternalResult>;
 }
+
+/** A capture of the tenant's rows in the platform's database, taken by a data connector (ADR 0011). */
+export interface CaptureRef {
+  connector: string;
+  captureId: string;
+  captureHash: string;
+  rowCount: number;
+  /** A restore's rows written, overwritten, removed and left as they were. */
+  counts?: { write: number; overwrite: number; remove: number; unchanged: number };
+}
+
+/** What an external call reports back; recorded with the target's result and in its audit entry. */
+export interface ExternalResult {
+  /** Captures taken before the call (by a `BeforeDestructiveHook`) or restored from (`tenant.restore`). */
+  captures?: CaptureRef[];
+}
+
+/**
+ * Runs before an external call of a destructive operation (`isDestructive`) touches a target, outside any
+ * transaction; what it returns is recorded with the target's result. A throw fails the target and the destructive
+ * call is not made (no capture, no deletion). Data connectors register one (ADR 0011).
+ */
+export type BeforeDestructiveHook = (
+  op: Operation<unknown>,
+  target: PlannedTarget,
+  ctx: ExternalCallContext<unknown>,
+) => Promise<CaptureRef[]>;
+
+/** Irreversible, or a mode that deletes: what a data connector captures the tenant's rows before. */
+export const isDestructive = (op: Pick<Operation<unknown>, 'risk' | 'mode'>): boolean =>
+  op.risk === 'irreversible' || op.mode === 'mark_for_deletion' || op.mode === 'permanent_delete';
 
 /**
  * A named, versioned piece of code that knows its target type, its risk, how to judge and describe a target in a
@@ -115,6 +153,16 @@ export interface Operation<P = Record<string, unknown>> {
   /** null when eligible; otherwise the reason, written for the maker (`not soft-deleted (status active)`). */
   checkEligible(target: ResolvedTarget, ctx: PlanContext<P>): string | null;
   describe(target: ResolvedTarget, ctx: PlanContext<P>): { action: string; to: string };
+  /**
+   * Optional: what only I/O can tell about each eligible target, read while the plan is built (e.g. the rows a
+   * restore will write, overwrite and remove). Answers by target id, set as `ResolvedTarget.detail` and shown in the
+   * plan (so covered by its hash). Throws a 422 naming each target it refuses.
+   */
+  inspectTargets?(
+    m: EntityManager,
+    targets: readonly ResolvedTarget[],
+    ctx: PlanContext<P>,
+  ): Promise<Map<string, TargetDetail>>;
   /** Engine issue: applies the operation to one target inside `ctx.tx`. */
   apply?(target: PlannedTarget, ctx: ExecutionContext<P>): Promise<void>;
   /** Engine issue: reverses `apply` for one target (reversible operations only). */

@@ -6,7 +6,14 @@
 import { deriveKey } from '../auth/token.codec';
 import { Clock } from '../common/clock';
 import { TransactionRunner } from '../common/transaction';
-import { ExternalCallContext, ExternalExecutor, Operation } from '../operations/operation.types';
+import {
+  BeforeDestructiveHook,
+  CaptureRef,
+  ExternalCallContext,
+  ExternalExecutor,
+  isDestructive,
+  Operation,
+} from '../operations/operation.types';
 import { EngineLease } from './engine.lease';
 import { EngineSettings } from './engine.settings';
 import { RolloutEntity, RolloutTargetEntity } from './rollout.entity';
@@ -27,6 +34,8 @@ export class ExternalRunner {
     private readonly secret: string,
     /** True once the process is shutting down: no new call starts. */
     private readonly stopped: () => boolean,
+    /** Run before a destructive operation's call (data connectors' captures, ADR 0011). */
+    private readonly beforeDestructive: () => readonly BeforeDestructiveHook[] = () => [],
   ) {}
 
   /** Calls the fetched targets of the current wave; 'wait' when the CR stopped (halt, pause, lost lease). */
@@ -49,16 +58,23 @@ export class ExternalRunner {
         }
         if (claimed === 'gone') continue;
         let failure: string | null = null;
+        let captures: CaptureRef[] = [];
         try {
           if (!call) throw new Error(`operation ${op.name} has no external ${rollout.phase}`);
-          await call.call(external, t.planned, this.context(rollout, t));
+          const ctx = this.context(rollout, t);
+          // Before a destructive call touches the tenant, its rows are captured; no capture, no call.
+          if (rollout.phase === 'apply' && isDestructive(op)) {
+            for (const hook of this.beforeDestructive()) captures.push(...(await hook(op, t.planned, ctx)));
+          }
+          const result = await call.call(external, t.planned, ctx);
+          if (result?.captures) captures = [...captures, ...result.captures];
         } catch (e) {
           failure = e instanceof Error ? e.message : String(e);
         }
         // The call happened: its outcome is recorded even if the CR was halted meanwhile.
         const halted = await this.tx.run(async (tx) => {
           if (failure !== null) return recordFailure(tx, rollout, t, failure, this.halts);
-          await recordCalled(tx, rollout, t);
+          await recordCalled(tx, rollout, t, captures);
           return false;
         });
         if (halted) stop = true;

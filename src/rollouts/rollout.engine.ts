@@ -73,7 +73,16 @@ export class RolloutEngine implements OnApplicationBootstrap, OnApplicationShutd
     this.halts = new RolloutHalts(registry);
     this.waves = new WaveTransitions(tx, this.lease, this.plans, clock);
     this.inDatabase = new InDatabaseRunner(tx, this.lease, this.halts, settings, stopped);
-    this.external = new ExternalRunner(tx, this.lease, this.halts, clock, settings, config.secret, stopped);
+    this.external = new ExternalRunner(
+      tx,
+      this.lease,
+      this.halts,
+      clock,
+      settings,
+      config.secret,
+      stopped,
+      () => registry.beforeDestructiveHooks(),
+    );
     // Start promptly when a CR is started or resumed through the API (the poll interval is the fallback).
     tx.onCommit((events) => {
       if (events.some((e) => WAKE_EVENTS.has(e.type))) this.poke();

@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { Tx } from '../common/transaction';
 import { EngineExecutionContext } from '../operations/builtin.apply';
-import { targetRef } from '../operations/operation.types';
+import { CaptureRef, targetRef } from '../operations/operation.types';
 import { SignalEntity } from '../signals/signal.entity';
 import { executeWrite } from './raw-statement';
 import { RolloutEntity, RolloutTargetEntity } from './rollout.entity';
@@ -56,18 +56,30 @@ export async function markSucceeded(
  * Records an external call that returned: the target, claimed and committed as `running` before the call, is now
  * succeeded (rolled back, in the undo phase). Recorded even if the CR was halted meanwhile: the call happened.
  */
-export async function recordCalled(tx: Tx, rollout: RolloutEntity, t: RolloutTargetEntity): Promise<void> {
+export async function recordCalled(
+  tx: Tx,
+  rollout: RolloutEntity,
+  t: RolloutTargetEntity,
+  captures: readonly CaptureRef[] = [],
+): Promise<void> {
   const crId = rollout.changeRequestId;
   const moved = await rolloutStore.moveTarget(tx.manager, t.id, ['running'], {
     status: 'succeeded',
     finishedAt: tx.now,
     error: null,
+    // The target's result names the (first) capture of the tenant's platform rows; the audit entry names all.
+    ...(captures.length > 0 ? { snapshotId: captures[0].captureId } : {}),
   });
   if (!moved) return;
   if (rollout.phase === 'undo') await markApplyRolledBack(tx, crId, t);
   const type =
     rollout.phase === 'apply' ? 'change_request.target_succeeded' : 'change_request.target_rolled_back';
-  const data = { target: targetRef(t.planned), wave: t.waveIndex, idempotencyKey: t.idempotencyKey };
+  const data = {
+    target: targetRef(t.planned),
+    wave: t.waveIndex,
+    idempotencyKey: t.idempotencyKey,
+    ...(captures.length > 0 ? { captures: captures.map((c) => ({ ...c })) } : {}),
+  };
   tx.audit({ actor: 'system', action: type, entityType: 'change_request', entityId: crId, data });
   tx.emit({ type, entityType: 'change_request', entityId: crId, actor: 'system', data });
 }

@@ -17,8 +17,21 @@ export class DataConnectors1764401100000 implements MigrationInterface {
           str('url_hash', 64),
           text('tables'),
           int('version'),
-          str('change_request_id', 36, true),
+          str('proposed_by', 200),
+          str('approved_by', 200),
           ts(qr, 'updated_at'),
+        ],
+      }),
+    );
+    await qr.createTable(
+      new Table({
+        name: 'data_connector_proposals',
+        columns: [
+          id('name', 100),
+          text('spec_sealed'),
+          str('proposal_hash', 64),
+          str('proposed_by', 200),
+          ts(qr, 'proposed_at'),
         ],
       }),
     );
@@ -43,6 +56,7 @@ export class DataConnectors1764401100000 implements MigrationInterface {
 
   async down(qr: QueryRunner): Promise<void> {
     await qr.dropTable('connector_captures');
+    await qr.dropTable('data_connector_proposals');
     await qr.dropTable('data_connectors');
   }
 }
