@@ -1,8 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
 import { PostgresConnector } from '../src/connectors/postgres.connector';
+import { bearer, startTestApp, TestApp } from './support/test-app';
 
-const PLATFORM_URL = process.env.TEST_PLATFORM_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+// The platform's database is always PostgreSQL (the machine's, a schema of each suite's own); Wavegate's own storage
+// is the pass's (SQLite or PostgreSQL), so these suites run in both passes.
+const PLATFORM_URL =
+  process.env.TEST_PLATFORM_DATABASE_URL ??
+  process.env.TEST_DATABASE_URL ??
+  'postgres://postgres@127.0.0.1:5432/test';
 
 describe('postgres connector: capture and restore round-trip', () => {
   const schema = `wg_platform_${randomBytes(5).toString('hex')}`;
@@ -63,5 +69,112 @@ describe('postgres connector: capture and restore round-trip', () => {
     expect(res.counts).toEqual({ write: 3, overwrite: 0, remove: 0, unchanged: 0 });
     expect(await dump('items')).toEqual(beforeItems);
     expect(await dump('sites')).toEqual(beforeSites);
+  });
+});
+
+describe('data connectors API: a reviewed change, checked against the database, the URL never returned', () => {
+  const schema = `wg_platform_${randomBytes(5).toString('hex')}`;
+  let db: Client;
+  let t: TestApp;
+  beforeAll(async () => {
+    db = new Client({ connectionString: PLATFORM_URL });
+    await db.connect();
+    await db.query(`CREATE SCHEMA ${schema}`);
+    await db.query(`CREATE TABLE ${schema}.sites (id text PRIMARY KEY, name text)`);
+    await db.query(
+      `CREATE TABLE ${schema}.pages (id int PRIMARY KEY, site_id text REFERENCES ${schema}.sites(id))`,
+    );
+    await db.query(`CREATE TABLE ${schema}.logs (site_id text, line text)`);
+    t = await startTestApp();
+  }, 120_000);
+  afterAll(async () => {
+    await t?.close();
+    await db.query(`DROP SCHEMA ${schema} CASCADE`);
+    await db.end();
+  });
+
+  const url = () => `${PLATFORM_URL}?schema=${schema}`;
+  const put = (body: Record<string, unknown>) =>
+    t.http().put('/api/connectors/platform').set(bearer(t.adminToken)).send(body);
+
+  it('refuses a bad configuration with 422 naming each field', async () => {
+    const shape = await put({ kind: 'mysql', url: 'http://x', tables: [{ table: 'a b', tenantColumn: '' }] });
+    expect(shape.status).toBe(422);
+    expect(shape.body.details.map((d: { field: string }) => d.field).sort()).toEqual([
+      'body.kind',
+      'body.tables[0].table',
+      'body.tables[0].tenantColumn',
+      'body.url',
+    ]);
+    const db2 = await put({
+      kind: 'postgres',
+      url: url(),
+      tables: [
+        { table: 'pages', tenantColumn: 'site_id' },
+        { table: 'sites', tenantColumn: 'tenant' },
+        { table: 'nope', tenantColumn: 'site_id' },
+        { table: 'logs', tenantColumn: 'site_id' },
+      ],
+    });
+    expect(db2.status).toBe(422);
+    expect(db2.body.details).toEqual([
+      { field: 'body.tables[1].tenantColumn', reason: `table ${schema}.sites has no column tenant` },
+      { field: 'body.tables[2].table', reason: "no table nope in the platform's database" },
+      { field: 'body.tables[3].table', reason: expect.stringContaining('has no primary key') },
+    ]);
+    const order = await put({
+      kind: 'postgres',
+      url: url(),
+      tables: [
+        { table: 'pages', tenantColumn: 'site_id' },
+        { table: 'sites', tenantColumn: 'id' },
+      ],
+    });
+    expect(order.status).toBe(422);
+    expect(order.body.details).toEqual([
+      { field: 'body.tables', reason: expect.stringContaining('foreign-key order') },
+    ]);
+    const unreachable = await put({
+      kind: 'postgres',
+      url: 'postgres://nobody:s3cret-pw@127.0.0.1:1/x',
+      tables: [{ table: 'sites', tenantColumn: 'id' }],
+    });
+    expect(unreachable.status).toBe(422);
+    expect(unreachable.body.details[0].field).toBe('body.url');
+    expect(JSON.stringify(unreachable.body)).not.toContain('s3cret-pw');
+  });
+
+  it('takes effect only when another person approves its hash; the URL is never returned', async () => {
+    const checker = await t.userToken(['checker']);
+    const res = await put({
+      kind: 'postgres',
+      url: url(),
+      tables: [
+        { table: 'sites', tenantColumn: 'id' },
+        { table: 'pages', tenantColumn: 'site_id' },
+      ],
+    });
+    expect(res.status).toBe(200);
+    const hash = (res.body as { proposalHash: string }).proposalHash;
+    const stale = await t
+      .http()
+      .post('/api/connectors/platform/approve')
+      .set(bearer(checker.token))
+      .send({ proposalHash: 'f'.repeat(64) });
+    expect(stale.status).toBe(409);
+    const ok = await t
+      .http()
+      .post('/api/connectors/platform/approve')
+      .set(bearer(checker.token))
+      .send({ proposalHash: hash });
+    expect(ok.status).toBe(201);
+    expect(ok.body).toMatchObject({ name: 'platform', version: 1, approvedBy: `user:${checker.id}` });
+    const viewer = await t.userToken(['viewer']);
+    const got = await t.http().get('/api/connectors/platform').set(bearer(viewer.token)).expect(200);
+    const all = JSON.stringify([got.body, ok.body, res.body]);
+    expect(all).not.toContain(PLATFORM_URL.split('@')[1]);
+    expect(all).not.toContain('postgres://');
+    // A maker cannot propose; a viewer cannot approve.
+    await t.http().put('/api/connectors/platform').set(bearer(viewer.token)).send({}).expect(403);
   });
 });
