@@ -1,5 +1,5 @@
 // `connector.restore`: writes each tenant's captured rows back into the platform's live shared database through a
-// data connector, as a reviewed change request in waves (ADR 0011). The plan names, per tenant, the capture (id and
+// data connector, as a reviewed change request in waves (ADR 0012). The plan names, per tenant, the capture (id and
 // SHA-256) and the rows it will write, overwrite and remove; the approval binds to exactly those captures. Before
 // writing, the tenant's rows as they are now are captured too, so a rollback puts them back.
 import { EntityManager } from 'typeorm';

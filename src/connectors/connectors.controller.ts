@@ -44,7 +44,7 @@ const checkName = (name: string) => {
 };
 
 /**
- * Data connectors to the platform's database (ADR 0011). A change is proposed by an admin (checked against the
+ * Data connectors to the platform's database (ADR 0012). A change is proposed by an admin (checked against the
  * database first) and takes effect when a checker who did not propose it approves its proposal hash. The URL is
  * never returned, only its SHA-256.
  */

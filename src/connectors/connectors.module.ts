@@ -6,7 +6,7 @@ import { ConnectorsController } from './connectors.controller';
 import { ConnectorsService } from './connectors.service';
 
 /**
- * Data connectors (ADR 0011): before an external call of a destructive operation touches a tenant, every
+ * Data connectors (ADR 0012): before an external call of a destructive operation touches a tenant, every
  * configured connector captures that tenant's rows; `connector.restore` writes a capture back.
  */
 @Module({

@@ -39,7 +39,7 @@ export interface ConnectorView extends DataConnectorView {
 const captureAad = (tenantId: string, connector: string) => `connector-capture:${connector}:${tenantId}`;
 
 /**
- * Data connectors to the platform's shared database (ADR 0011): their configuration (URL sealed under a key
+ * Data connectors to the platform's shared database (ADR 0012): their configuration (URL sealed under a key
  * derived from WAVEGATE_SECRET, never returned), the captures of one tenant's rows before a destructive operation
  * (sealed with the tenant's data key, so a purge shreds them), and restores of a capture into the live database.
  */

@@ -1,5 +1,5 @@
 // The `postgres` data connector: reads one tenant's rows from the platform's shared database in one consistent
-// snapshot, and writes them back in one transaction touching no other tenant's rows (ADR 0011). Uses `pg` directly
+// snapshot, and writes them back in one transaction touching no other tenant's rows (ADR 0012). Uses `pg` directly
 // (not TypeORM): the platform's tables are not Wavegate's entities, and values must pass through as PostgreSQL text.
 import { Pool, PoolClient } from 'pg';
 import { conflict, DomainError, ErrorDetail, unprocessable } from '../common/errors';

@@ -99,7 +99,7 @@ export interface ExternalExecutor<P> {
   undo?(target: PlannedTarget, ctx: ExternalCallContext<P>): Promise<void | ExternalResult>;
 }
 
-/** A capture of the tenant's rows in the platform's database, taken by a data connector (ADR 0011). */
+/** A capture of the tenant's rows in the platform's database, taken by a data connector (ADR 0012). */
 export interface CaptureRef {
   connector: string;
   captureId: string;
@@ -118,7 +118,7 @@ export interface ExternalResult {
 /**
  * Runs before an external call of a destructive operation (`isDestructive`) touches a target, outside any
  * transaction; what it returns is recorded with the target's result. A throw fails the target and the destructive
- * call is not made (no capture, no deletion). Data connectors register one (ADR 0011).
+ * call is not made (no capture, no deletion). Data connectors register one (ADR 0012).
  */
 export type BeforeDestructiveHook = (
   op: Operation<unknown>,

@@ -34,7 +34,7 @@ export class ExternalRunner {
     private readonly secret: string,
     /** True once the process is shutting down: no new call starts. */
     private readonly stopped: () => boolean,
-    /** Run before a destructive operation's call (data connectors' captures, ADR 0011). */
+    /** Run before a destructive operation's call (data connectors' captures, ADR 0012). */
     private readonly beforeDestructive: () => readonly BeforeDestructiveHook[] = () => [],
   ) {}
 

@@ -1,7 +1,7 @@
 import { MigrationInterface, QueryRunner, Table } from 'typeorm';
 import { id, int, str, text, ts } from './schema.helpers';
 
-// The `postgres` data connector (ADR 0011): its configuration (URL sealed) and the per-tenant captures of the
+// The `postgres` data connector (ADR 0012): its configuration (URL sealed) and the per-tenant captures of the
 // platform's rows taken before destructive operations (sealed with the tenant's data key, like tenant snapshots).
 export class DataConnectors1764401100000 implements MigrationInterface {
   name = 'DataConnectors1764401100000';
