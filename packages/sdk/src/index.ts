@@ -1,6 +1,8 @@
 // @wavegate/sdk: evaluate Wavegate flags locally, stay current through server-sent events (polling as the
 // fallback), keep working offline, and report errors so that a bad rollout halts itself.
-export { WavegateClient, WavegateAuthError, WavegateTimeoutError, silentLogger } from './client';
+export { WavegateClient } from './client';
+export { WavegateAuthError, WavegateTimeoutError } from './errors';
+export { silentLogger } from './logger';
 export type { VariantFallback, WavegateClientEvents } from './client';
 export { SDK_NAME, SDK_VERSION } from './version';
 export type {
