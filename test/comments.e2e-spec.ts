@@ -91,6 +91,19 @@ describe('comments and people', () => {
       .send({ planHash: cr.planHash })
       .expect(200);
 
+    // People by name in the CR view and the list: author and approvers as {id, name, email}.
+    const named = await t.http().get(`/api/change-requests/${cr.id}`).set(bearer(a.viewer.token)).expect(200);
+    expect(named.body.people).toMatchObject({
+      author: { id: `user:${a.maker.id}`, name: names[a.maker.id], email: expect.any(String) },
+      approvers: [{ id: `user:${a.checker1.id}`, name: names[a.checker1.id], email: expect.any(String) }],
+      editors: [],
+      executor: null,
+    });
+    const listed = await t.http().get('/api/change-requests').set(bearer(a.viewer.token)).expect(200);
+    expect(listed.body.items.find((c: { id: string }) => c.id === cr.id).people.author.name).toBe(
+      names[a.maker.id],
+    );
+
     // Audit: ids and a hash of the text, never the text; the outbox event carries the text and the mentions.
     const audit = await t
       .http()

@@ -3,6 +3,9 @@
 // list with its filters (status, awaiting my approval or my break-glass review).
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { AuditEntryEntity } from '../audit/audit-entry.entity';
+import { PeopleService } from '../people/people.service';
+import { crPeople, crPeopleIds, CrPeopleSource } from '../people/people.views';
 import { Clock } from '../common/clock';
 import { decodeCursor, encodeCursor } from '../common/cursor';
 import { Principal } from '../common/principal';
@@ -37,15 +40,45 @@ export class ChangeRequestQueries {
     @Inject(Clock) private readonly clock: Clock,
     // The wave engine (issue 4) adds live progress, per-wave counts and the halt reason once the CR has run.
     @Optional() private readonly rollouts?: RolloutsService,
+    // People by name (issue 15): `people` in every view.
+    @Optional() private readonly peopleService?: PeopleService,
   ) {}
+
+  private async withPeople<T extends Record<string, unknown>>(
+    views: { view: T; source: CrPeopleSource }[],
+  ): Promise<T[]> {
+    if (!this.peopleService) return views.map((v) => v.view);
+    const names = await this.peopleService.resolve(views.flatMap((v) => crPeopleIds(v.source)));
+    return views.map((v) => ({ ...v.view, people: crPeople(v.source, names) }));
+  }
+
+  private peopleSource(cr: ChangeRequestEntity, approvals: ChangeRequestApprovalEntity[]): CrPeopleSource {
+    return {
+      authorId: cr.authorId,
+      editorIds: cr.editorIds,
+      approverIds: approvals.filter((a) => a.revision === cr.revision).map((a) => a.userId),
+      breakGlass: cr.breakGlass,
+    };
+  }
 
   async get(p: Principal, id: string): Promise<Record<string, unknown>> {
     const m = this.dataSource.manager;
     const { cr, approvals, snapshot } = await loadChangeRequest(m, id);
     const planRow = await store.plan(m, id);
     const plan = planRow ? (JSON.parse(planRow.plan) as Plan) : null;
+    const started = await m.findOne(AuditEntryEntity, {
+      where: { entityType: 'change_request', entityId: id, action: 'change_request.started' },
+      order: { seq: 'DESC' },
+      select: { seq: true, actor: true },
+    });
+    const [summary] = await this.withPeople([
+      {
+        view: this.summaryView(cr, approvals, snapshot),
+        source: { ...this.peopleSource(cr, approvals), startedBy: started?.actor ?? null },
+      },
+    ]);
     return {
-      ...this.summaryView(cr, approvals, snapshot),
+      ...summary,
       plan,
       ...((await this.rollouts?.progress(id)) ?? {
         progress: {
@@ -117,10 +150,12 @@ export class ChangeRequestQueries {
     const rows = await qb.getMany();
     const page = rows.slice(0, q.limit);
     const approvals = await approvalsOf(this.dataSource.manager, page);
-    const items = page.map((cr) => {
-      const a = approvals.get(cr.id) ?? [];
-      return this.summaryView(cr, a, toSnapshot(cr, a));
-    });
+    const items = await this.withPeople(
+      page.map((cr) => {
+        const a = approvals.get(cr.id) ?? [];
+        return { view: this.summaryView(cr, a, toSnapshot(cr, a)), source: this.peopleSource(cr, a) };
+      }),
+    );
     if (rows.length <= q.limit) return { items };
     const last = page[page.length - 1];
     return { items, nextCursor: encodeCursor({ at: last.createdAt.toISOString(), id: last.id }) };

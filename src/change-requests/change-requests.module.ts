@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { PeopleModule } from '../people/people.module';
 import { PoliciesModule } from '../policies/policies.module';
 import { ChangeRequestAuthoring } from './change-request.authoring';
 import { ChangeRequestCommands } from './change-request.commands';
@@ -9,7 +10,7 @@ import { ChangeRequestsController } from './change-requests.controller';
 import { ChangeRequestsService } from './change-requests.service';
 
 @Module({
-  imports: [PoliciesModule],
+  imports: [PoliciesModule, PeopleModule],
   controllers: [ChangeRequestsController],
   providers: [
     ChangeRequestsService,

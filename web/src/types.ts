@@ -138,6 +138,8 @@ export interface ChangeRequest {
   /** May the signed-in user review the break-glass execution, and if not why; null when there is none. */
   breakGlassReviewAccess?: { allowed: boolean; code?: string; reason?: string } | null;
   signals?: Signal[];
+  /** People by name (issue 15). */
+  people?: { author: Person; editors: Person[]; approvers: Person[]; reviewers: Person[]; executor: Person | null };
   allowedActions?: string[];
   availableCommands?: string[];
 }
@@ -218,4 +220,17 @@ export interface Person {
   name: string;
   email: string | null;
   checker?: boolean;
+}
+
+export interface Comment {
+  id: string;
+  changeRequestId: string;
+  author: Person;
+  body: string;
+  mentions: Person[];
+  createdAt: string;
+}
+
+export interface Mention extends Comment {
+  changeRequest: { id: string; title: string; status: string };
 }

@@ -3,6 +3,7 @@
 import { ReactNode, useMemo } from 'react';
 import { authorOf, duration, isIrreversible, num, operationInWords, pct, plural, when } from '../format';
 import type { ChangeRequest, Plan } from '../types';
+import { countdownText, useNow } from './countdown';
 import { useWho } from '../who';
 
 export function SummaryPanel({ cr }: { cr: ChangeRequest }) {
@@ -115,12 +116,14 @@ function PeopleFacts({ cr }: { cr: ChangeRequest }) {
   return (
     <>
       <Fact term="Author" testId="author">
-        {who(authorOf(cr).id)}
+        {who(cr.people?.author ?? authorOf(cr).id)}
       </Fact>
+      {cr.people && cr.people.editors.length > 0 && <Fact term="Edited by">{cr.people.editors.map((p) => who(p)).join(', ')}</Fact>}
+      {cr.people?.executor && <Fact term="Started by" testId="executor">{who(cr.people.executor)}</Fact>}
       <Fact term="Revision" testId="revision">
         {cr.revision} · plan <span className="mono">{cr.planHash.slice(0, 12)}</span>
       </Fact>
-      {cr.scheduledAt && <Fact term="Scheduled">{when(cr.scheduledAt)}</Fact>}
+      {cr.scheduledAt && <ScheduleFact cr={cr} at={cr.scheduledAt} />}
       {cr.breakGlass && (
         <Fact term="Emergency start" className="warn">
           by {who(cr.breakGlass.by)} for incident {cr.breakGlass.incidentRef} at {when(cr.breakGlass.at)}:{' '}
@@ -128,6 +131,25 @@ function PeopleFacts({ cr }: { cr: ChangeRequest }) {
         </Fact>
       )}
     </>
+  );
+}
+
+// A scheduled CR says when it starts and counts down to it while it has not started yet.
+function ScheduleFact({ cr, at }: { cr: ChangeRequest; at: string }) {
+  const waiting = ['draft', 'pending', 'approved'].includes(cr.status);
+  const now = useNow(waiting);
+  const ms = Date.parse(at) - now;
+  return (
+    <Fact term="Scheduled start" testId="schedule">
+      {when(at)}
+      {waiting && (
+        <>
+          {' '}
+          · <strong data-testid="countdown">{countdownText(ms)}</strong>
+          {cr.status !== 'approved' ? ' (once approved)' : ''}
+        </>
+      )}
+    </Fact>
   );
 }
 

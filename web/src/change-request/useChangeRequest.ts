@@ -17,7 +17,7 @@ const STREAM_EVENTS = [
     'started', 'paused', 'resumed', 'halted', 'completed', 'aborted', 'rollback_started', 'rolled_back', 'edited',
     'approved', 'approval_added', 'rejected', 'cancelled', 'expired', 'wave_started', 'wave_completed',
     'target_succeeded', 'target_failed', 'target_rolled_back', 'target_rollback_failed', 'rollback_wave_started',
-    'rollback_wave_completed', 'signal_received', 'break_glass_reviewed',
+    'rollback_wave_completed', 'signal_received', 'break_glass_reviewed', 'commented',
   ].map((e) => `change_request.${e}`),
 ];
 

@@ -2,7 +2,7 @@
 // read again (the counters of useChangeRequest), so a panel never shows data older than the CR above it.
 import { useEffect, useMemo, useState } from 'react';
 import { get } from '../api';
-import type { AuditItem, ChangeRequest, Page, Signal, TargetStatus } from '../types';
+import type { AuditItem, ChangeRequest, Comment, Page, Signal, TargetStatus } from '../types';
 import { EXECUTING } from './useChangeRequest';
 
 /** The lifecycle and the waves from the audit log; one line per target would bury them (targets are in the table). */
@@ -70,4 +70,21 @@ export function useTargets(cr: ChangeRequest | null, reads: number, onError: (e:
     }),
     [targets],
   );
+}
+
+/** The discussion, oldest first; read again with the CR (a new comment arrives as a `commented` stream event). */
+export function useComments(id: string, fullReads: number): { comments: Comment[]; reload: () => void } {
+  const [comments, setComments] = useState<Comment[]>([]);
+  const [mine, setMine] = useState(0);
+  useEffect(() => {
+    if (fullReads === 0) return;
+    let live = true;
+    get<Page<Comment>>(`/api/change-requests/${encodeURIComponent(id)}/comments`)
+      .then((r) => live && setComments(r.items))
+      .catch(() => undefined);
+    return () => {
+      live = false;
+    };
+  }, [id, fullReads, mine]);
+  return { comments, reload: () => setMine((n) => n + 1) };
 }

@@ -16,6 +16,9 @@ export function EditChangeRequest({ cr, onDone }: { cr: ChangeRequest; onDone: (
   const [title, setTitle] = useState(cr.title);
   const [justification, setJustification] = useState(cr.justification);
   const [ticket, setTicket] = useState(cr.ticket ?? '');
+  // <input type="datetime-local"> speaks the browser's local time; the API takes an instant.
+  const initialStart = cr.scheduledAt ? toLocalInput(new Date(cr.scheduledAt)) : '';
+  const [startAt, setStartAt] = useState(initialStart);
   const [targets, setTargets] = useState(initialTargets);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
@@ -27,6 +30,7 @@ export function EditChangeRequest({ cr, onDone }: { cr: ChangeRequest; onDone: (
     if (title.trim() !== cr.title) body.title = title.trim();
     if (justification.trim() !== cr.justification) body.justification = justification.trim();
     if (ticket.trim() !== (cr.ticket ?? '')) body.ticket = ticket.trim();
+    if (startAt !== initialStart && startAt !== '') body.scheduledAt = new Date(startAt).toISOString();
     if (editableTargets && targets.trim() !== initialTargets) body.targets = parseTargets(targets, type);
     if (Object.keys(body).length === 0) {
       onDone(false);
@@ -70,6 +74,10 @@ export function EditChangeRequest({ cr, onDone }: { cr: ChangeRequest; onDone: (
         <span>Ticket</span>
         <input value={ticket} onChange={(e) => setTicket(e.target.value)} />
       </label>
+      <label className="field">
+        <span>Scheduled start (your local time; saving a new time voids approvals like any edit)</span>
+        <input type="datetime-local" value={startAt} onChange={(e) => setStartAt(e.target.value)} />
+      </label>
       <ErrorBox error={error} />
       <div className="actions">
         <button type="submit" className="primary" disabled={busy}>
@@ -81,4 +89,9 @@ export function EditChangeRequest({ cr, onDone }: { cr: ChangeRequest; onDone: (
       </div>
     </form>
   );
+}
+
+const pad = (n: number) => String(n).padStart(2, '0');
+function toLocalInput(d: Date): string {
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
 }

@@ -1,5 +1,6 @@
-// The change request page: lays out the panels (summary, break-glass review, approvals, execution, targets, history)
-// over the data hooks in ../change-request/, which read the CR, follow its live stream and read each panel's data.
+// The change request page: lays out the panels (summary, break-glass review, approvals, execution, targets,
+// discussion and history) over the data hooks in ../change-request/, which read the CR, follow its live stream
+// and read each panel's data.
 import { useCallback, useState } from 'react';
 import { errorText } from '../api';
 import { useSession } from '../auth';
@@ -12,7 +13,7 @@ import { HistoryPanel } from '../change-request/HistoryPanel';
 import { SummaryPanel } from '../change-request/SummaryPanel';
 import { TargetsPanel } from '../change-request/TargetsPanel';
 import { EXECUTING, useChangeRequest } from '../change-request/useChangeRequest';
-import { useHistory, useSignals, useTargets } from '../change-request/usePanelData';
+import { useComments, useHistory, useSignals, useTargets } from '../change-request/usePanelData';
 import { Link } from '../router';
 
 export function ChangeRequestPage({ id }: { id: string }) {
@@ -21,6 +22,7 @@ export function ChangeRequestPage({ id }: { id: string }) {
   const [panelError, setPanelError] = useState<string | null>(null);
   const onTargetsError = useCallback((e: unknown) => setPanelError(errorText(e)), []);
   const history = useHistory(id, fullReads);
+  const { comments, reload: reloadComments } = useComments(id, fullReads);
   const signals = useSignals(cr, reads);
   const { statuses, failed } = useTargets(cr, reads, onTargetsError);
   // The plan the user has in front of them: approving names exactly this hash.
@@ -56,7 +58,7 @@ export function ChangeRequestPage({ id }: { id: string }) {
         <ExecutionPanel cr={cr} user={user} failed={failed} signals={signals} streamState={streamState} onChanged={load} />
       )}
       {cr.plan && <TargetsPanel plan={cr.plan} statuses={statuses} />}
-      <HistoryPanel items={history} />
+      <HistoryPanel crId={cr.id} items={history} comments={comments} onCommented={reloadComments} />
     </article>
   );
 }

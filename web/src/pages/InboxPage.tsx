@@ -1,6 +1,7 @@
 import { useEffect, useMemo, useState } from 'react';
 import { errorText, get } from '../api';
 import { hasRole, useSession } from '../auth';
+import { MentionsSection, UpcomingSection, useMentions } from '../components/InboxSections';
 import { Empty, ErrorBox, StatusBadge } from '../components/ui';
 import { authorOf, isIrreversible, operationInWords, sameUser, STATUS_LABEL, when } from '../format';
 import { Link, setQuery, useLocation } from '../router';
@@ -26,6 +27,7 @@ export function InboxPage() {
   const [toReview, setToReview] = useState<ChangeRequest[]>([]);
   const isChecker = hasRole(user, 'checker');
   const [error, setError] = useState<string | null>(null);
+  const mentions = useMentions();
 
   useEffect(() => {
     let live = true;
@@ -81,6 +83,8 @@ export function InboxPage() {
           </Link>
         )}
       </div>
+      <MentionsSection items={mentions} />
+      {all && <UpcomingSection all={all} />}
       {toReview.length > 0 && (
         <section className="card" aria-labelledby="bg-review-inbox-title" data-testid="break-glass-inbox">
           <h2 id="bg-review-inbox-title">Break-glass executions awaiting your review ({toReview.length})</h2>
@@ -147,7 +151,7 @@ export function InboxPage() {
               </span>
               <span className="cr-item-op">{operationInWords(cr)}</span>
               <span className="cr-item-meta">
-                <StatusBadge status={cr.status} /> rev {cr.revision} · by {who(authorOf(cr).id)} · {when(cr.updatedAt ?? cr.createdAt)}
+                <StatusBadge status={cr.status} /> rev {cr.revision} · by {who(cr.people?.author ?? authorOf(cr).id)} · {when(cr.updatedAt ?? cr.createdAt)}
                 {cr.ticket ? ` · ${cr.ticket}` : ''}
                 {cr.status === 'pending' ? ` · ${cr.approvalCount ?? 0} of ${cr.requiredApprovals} approvals` : ''}
               </span>
