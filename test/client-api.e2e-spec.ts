@@ -3,6 +3,7 @@ import { hostname as osHostname } from 'node:os';
 import { compile, type ClientFeaturesResponse, type EvaluationContext } from '@wavegate/evaluation';
 import { InMemStorageProvider, Unleash, UnleashEvents } from 'unleash-client';
 import { bearer, startTestApp, TestApp } from './support/test-app';
+import { destroyUnleash } from './support/unleash';
 
 // The official Unleash node SDK against a running Wavegate: it must agree with Wavegate's own engine, send its
 // metrics, and pick up changes; an SSE client must see a change promptly.
@@ -262,7 +263,7 @@ describe('Unleash client API with the official unleash-client SDK (e2e)', () => 
   }, 180_000);
 
   afterAll(async () => {
-    unleash?.destroy();
+    destroyUnleash(unleash);
     await t.close();
   });
 

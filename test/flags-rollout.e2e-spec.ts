@@ -5,6 +5,7 @@ import { FakeClock } from '../src/common/clock';
 import { apiToken, createActors, createApps, importTenants, Actors } from './support/factories';
 import { approvedCr, execute, progress, sleep, waitFor } from './support/rollouts';
 import { bearer, startTestApp, TestApp } from './support/test-app';
+import { destroyUnleash } from './support/unleash';
 
 // `flag.rollout` end to end (issue 5): a flag is exposed tenant cohort by tenant cohort through a change request
 // (waves 1, 2, 4, 13), and the official Unleash SDK sees it switch on wave by wave; an error report from the
@@ -120,7 +121,7 @@ describe('flag.rollout (e2e)', () => {
   afterAll(async () => {
     delete process.env.WAVEGATE_ENGINE_BATCH;
     delete process.env.WAVEGATE_ENGINE_CONCURRENCY;
-    unleash?.destroy();
+    destroyUnleash(unleash);
     await sdk?.close();
     await t?.close();
   });
