@@ -26,7 +26,11 @@ module.exports = {
     {
       ...common,
       displayName: 'e2e',
-      testMatch: ['<rootDir>/test/**/*.e2e-spec.ts'],
+      // `*.pg-e2e-spec.ts`: suites that need PostgreSQL throughout, run only in the PostgreSQL pass (TEST_DATABASE_URL).
+      testMatch: [
+        '<rootDir>/test/**/*.e2e-spec.ts',
+        ...(process.env.TEST_DATABASE_URL ? ['<rootDir>/test/**/*.pg-e2e-spec.ts'] : []),
+      ],
     },
   ],
 };
