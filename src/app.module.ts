@@ -25,6 +25,7 @@ import { HealthModule } from './health/health.module';
 import { OfrepModule } from './ofrep/ofrep.module';
 import { OperationsModule } from './operations/operations.module';
 import { PoliciesModule } from './policies/policies.module';
+import { ProvidersModule } from './providers/providers.module';
 import { RolloutsModule } from './rollouts/rollouts.module';
 import { SignalsModule } from './signals/signals.module';
 import { TenantsModule } from './tenants/tenants.module';
@@ -93,6 +94,7 @@ export class AppModule {
         EnvironmentsModule,
         FlagsModule,
         FlagChangeRequestsModule,
+        ProvidersModule,
         ClientApiModule,
         OfrepModule,
         WebUiModule.forRoot(options.webDistDir),

@@ -128,6 +128,11 @@ export class ReferencePlatform {
   faults: Faults = {};
   /** Tenants the fault injection broke, with the reason their verify gives. */
   readonly broken = new Map<string, string>();
+  /**
+   * Tests: awaited after a change committed and before its answer is sent (e.g. to kill Wavegate at the worst
+   * moment: the platform applied the change, Wavegate never hears of it and must call again with the same key).
+   */
+  afterApply?: (effect: AppliedEffect) => Promise<void> | void;
   private deactivations = 0;
   private server?: Server;
   private readonly now: () => Date;
@@ -523,6 +528,8 @@ export class ReferencePlatform {
       }
       if (!key) return reply({ status: 400, body: { error: 'Idempotency-Key header: required' } });
       const a = await this.change(operation as string, op, endpoint, key, body);
+      if (!a.repeated && a.status === 200 && this.afterApply)
+        await this.afterApply(this.effects[this.effects.length - 1]);
       return reply(a, { targets: [a.target], repeated: a.repeated });
     } catch (e) {
       return reply({ status: 500, body: { error: e instanceof Error ? e.message : String(e) } });

@@ -2,8 +2,9 @@
 // rebuilt and every approval voided, lifecycle rule 3). Both refuse an irreversible operation without a ticket and a
 // scheduled time that is not in the future, naming the field.
 import { randomUUID } from 'node:crypto';
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { EntityManager } from 'typeorm';
+import { Clock } from '../common/clock';
 import { unprocessable } from '../common/errors';
 import { Principal } from '../common/principal';
 import { TransactionRunner } from '../common/transaction';
@@ -38,6 +39,7 @@ export class ChangeRequestAuthoring {
     private readonly tx: TransactionRunner,
     private readonly planner: ChangeRequestPlanner,
     private readonly registry: OperationRegistry,
+    @Inject(Clock) private readonly clock: Clock,
   ) {}
 
   /** Creates a draft with its plan; returns its id. */
@@ -45,11 +47,14 @@ export class ChangeRequestAuthoring {
     const actor = toActor(p);
     const op = this.registry.get(input.operation);
     this.requireTicket(op.risk, input.ticket);
+    // Role first: a viewer learns nothing about the inventory (or the platform) from a refused create.
+    createChangeRequest({ planHash: '', requiredApprovals: 1, operationRisk: op.risk }, actor);
+    // A provider operation's targets are read from the platform BEFORE the plan's transaction opens (on SQLite every
+    // transaction holds the single writer; a network call must not).
+    const platform = await this.planner.readPlatform(input, this.clock.now(), (fn) => this.tx.read(fn));
     const id = await this.tx.run(async (tx) => {
       const scheduledAt = this.scheduledAt(input.scheduledAt, tx.now);
-      // Role first: a viewer learns nothing about the inventory from a refused create.
-      createChangeRequest({ planHash: '', requiredApprovals: 1, operationRisk: op.risk }, actor);
-      const built = await this.planner.build(tx.manager, input, tx.now);
+      const built = await this.planner.build(tx.manager, input, tx.now, platform);
       const { next, event } = createChangeRequest(
         {
           planHash: built.planHash,
@@ -101,6 +106,15 @@ export class ChangeRequestAuthoring {
   /** A new revision of a draft or pending CR: plan rebuilt, approvals voided. */
   async edit(p: Principal, id: string, patch: EditChangeRequestInput): Promise<void> {
     const actor = toActor(p);
+    // Provider operations: the platform is read before the plan's transaction (see create).
+    const request = await this.tx.read(async (m) => {
+      const { cr, snapshot } = await loadChangeRequest(m, id);
+      decide(snapshot, { type: 'edit', planHash: snapshot.planHash }, actor, this.clock.now());
+      return this.registry.find(cr.operation)?.readPlatform ? this.mergedRequest(m, cr, patch) : null;
+    });
+    const platform = request
+      ? await this.planner.readPlatform(request, this.clock.now(), (fn) => this.tx.read(fn))
+      : undefined;
     await retrying(() =>
       this.tx.run(async (tx) => {
         const { cr, snapshot } = await loadChangeRequest(tx.manager, id);
@@ -111,7 +125,7 @@ export class ChangeRequestAuthoring {
         const scheduledAt =
           patch.scheduledAt !== undefined ? this.scheduledAt(patch.scheduledAt, tx.now) : cr.scheduledAt;
         const request = await this.mergedRequest(tx.manager, cr, patch);
-        const built = await this.planner.build(tx.manager, request, tx.now);
+        const built = await this.planner.build(tx.manager, request, tx.now, platform);
         const decision = decide(
           { ...snapshot, scheduledAt: scheduledAt ?? undefined },
           { type: 'edit', planHash: built.planHash, requiredApprovals: built.requirement.required },
@@ -124,6 +138,8 @@ export class ChangeRequestAuthoring {
           ticket,
           scheduledAt,
           request: built.stored,
+          // A provider's operation is at the provider's version when the plan is rebuilt.
+          operationVersion: built.op.version,
           environment: built.environment,
           approvalReasons: built.requirement.reasons,
           targetCount: built.plan.summary.targetCount,

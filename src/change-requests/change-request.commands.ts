@@ -5,7 +5,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource, In } from 'typeorm';
 import { Clock } from '../common/clock';
-import { DomainError } from '../common/errors';
+import { conflict, DomainError } from '../common/errors';
+import { OperationRegistry } from '../operations/operation.registry';
 import { Principal } from '../common/principal';
 import { TransactionRunner } from '../common/transaction';
 import { BreakGlassReviewInput, decideBreakGlassReview } from './domain/break-glass-review';
@@ -29,6 +30,7 @@ export class ChangeRequestCommands {
     private readonly dataSource: DataSource,
     private readonly tx: TransactionRunner,
     @Inject(Clock) private readonly clock: Clock,
+    private readonly registry: OperationRegistry,
   ) {}
 
   /** submit, approve, reject, cancel, execute (and, for the sweep and the engine, expire and the rest). */
@@ -38,6 +40,7 @@ export class ChangeRequestCommands {
       await retrying(() =>
         this.tx.run(async (tx) => {
           const { cr, snapshot } = await loadChangeRequest(tx.manager, id);
+          this.refuseIfOperationChanged(cr, command);
           const decision = decide(snapshot, command, actor, tx.now);
           await persistDecision(tx, cr, decision, actor, command);
         }),
@@ -47,6 +50,28 @@ export class ChangeRequestCommands {
       if (e instanceof DomainError && e.code === CR_ERROR_CODES.EXPIRED) await this.expireIfDue(id);
       throw e;
     }
+  }
+
+  /**
+   * A provider's operations carry the provider's version; when the provider changed after the plan was built, the
+   * plan no longer says what will happen: approving or starting it is refused until an edit rebuilds it.
+   */
+  private refuseIfOperationChanged(cr: ChangeRequestEntity, command: CrCommand): void {
+    if (command.type !== 'approve' && command.type !== 'execute' && command.type !== 'break_glass_execute')
+      return;
+    const op = this.registry.find(cr.operation);
+    if (!op?.provider || op.version === cr.operationVersion) return;
+    throw conflict(
+      'CHANGE_REQUEST.OPERATION_CHANGED',
+      `Provider ${op.provider} is now version ${op.version}; this plan was built with version ` +
+        `${cr.operationVersion}. Edit the change request to rebuild its plan, then approve that.`,
+      [
+        {
+          field: 'operation',
+          reason: `${cr.operation} changed (version ${cr.operationVersion} -> ${op.version})`,
+        },
+      ],
+    );
   }
 
   /**

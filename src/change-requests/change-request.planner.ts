@@ -5,6 +5,7 @@ import { ErrorDetail, unprocessable } from '../common/errors';
 import { OperationRegistry } from '../operations/operation.registry';
 import {
   Operation,
+  PlatformRead,
   ResolvedTarget,
   TARGET_TYPES,
   TargetSelector,
@@ -64,7 +65,44 @@ export class ChangeRequestPlanner {
     private readonly policies: PoliciesService,
   ) {}
 
-  async build(m: EntityManager, req: PlanRequest, now: Date): Promise<BuiltPlan> {
+  /**
+   * Provider operations: reads the targets' states from the platform (`Operation.readPlatform`) BEFORE the
+   * transaction that builds the plan opens: on SQLite every transaction holds the single writer, and a network call
+   * must not. `read` runs a short read of its own (a selector is resolved with it). Undefined for other operations.
+   */
+  async readPlatform(
+    req: PlanRequest,
+    now: Date,
+    read: <T>(fn: (m: EntityManager) => Promise<T>) => Promise<T>,
+  ): Promise<Map<string, PlatformRead> | undefined> {
+    const op = this.registry.get(req.operation);
+    if (!op.readPlatform) return undefined;
+    const rawParams = req.params ?? {};
+    if (!isObj(rawParams)) return undefined; // build() names the field
+    const params = op.parseParams(rawParams);
+    let refs: { type: typeof op.targetType; id: string }[] = [];
+    if (Array.isArray(req.targets)) {
+      const ids = new Set<string>();
+      for (const t of req.targets.slice(0, MAX_TARGETS) as unknown[])
+        if (isObj(t) && t.type === op.targetType && typeof t.id === 'string' && t.id.length > 0)
+          ids.add(t.id);
+      refs = [...ids].map((id) => ({ type: op.targetType, id }));
+    } else if (isObj(req.selector)) {
+      const resolver = this.registry.resolver(op.targetType);
+      const selector = this.parseSelector(req.selector);
+      if (!resolver) throw this.noInventory(op);
+      const found = await read((m) => resolver.resolveSelector(m, selector));
+      refs = found.map((t) => ({ type: op.targetType, id: t.id }));
+    }
+    return op.readPlatform(refs, params, now);
+  }
+
+  async build(
+    m: EntityManager,
+    req: PlanRequest,
+    now: Date,
+    platform?: Map<string, PlatformRead>,
+  ): Promise<BuiltPlan> {
     const op = this.registry.get(req.operation);
     const rawParams = req.params ?? {};
     if (!isObj(rawParams)) {
@@ -93,12 +131,13 @@ export class ChangeRequestPlanner {
     let targets: ResolvedTarget[];
     let selector: TargetSelector | null = null;
     let excluded = 0;
+    const overlay = (t: ResolvedTarget): ResolvedTarget => withPlatform(op, t, platform);
     if (hasTargets) {
-      targets = await this.resolveList(m, op, req.targets, now, params);
+      targets = await this.resolveList(m, op, req.targets, now, params, overlay);
     } else {
       selector = this.parseSelector(req.selector);
       if (!resolver) throw this.noInventory(op);
-      const found = await resolver.resolveSelector(m, selector);
+      const found = (await resolver.resolveSelector(m, selector)).map(overlay);
       targets = found.filter((t) => op.checkEligible(t, { now, params }) === null);
       excluded = found.length - targets.length;
       if (targets.length === 0) {
@@ -160,6 +199,7 @@ export class ChangeRequestPlanner {
     raw: unknown,
     now: Date,
     params: unknown,
+    overlay: (t: ResolvedTarget) => ResolvedTarget,
   ): Promise<ResolvedTarget[]> {
     if (!Array.isArray(raw) || raw.length === 0 || raw.length > MAX_TARGETS) {
       throw unprocessable(
@@ -229,8 +269,9 @@ export class ChangeRequestPlanner {
         });
       }
       for (const id of ids) {
-        const t = found.get(id);
-        if (!t) continue;
+        const inInventory = found.get(id);
+        if (!inInventory) continue;
+        const t = overlay(inInventory);
         const reason = op.checkEligible(t, { now, params });
         if (reason)
           problems.push({
@@ -253,7 +294,7 @@ export class ChangeRequestPlanner {
     return resolved;
   }
 
-  private parseSelector(raw: unknown): TargetSelector {
+  parseSelector(raw: unknown): TargetSelector {
     const details: ErrorDetail[] = [];
     if (!isObj(raw))
       throw unprocessable('CHANGE_REQUEST.INVALID_SELECTOR', 'selector: must be an object', [
@@ -293,4 +334,21 @@ export class ChangeRequestPlanner {
       [{ field: 'operation', reason: `${op.targetType} targets cannot be resolved yet` }],
     );
   }
+}
+
+/**
+ * A provider operation's target as the platform described it: the plan shows (and the executor compares) the
+ * platform's state, not the inventory's copy, and the platform's answer as the target's `detail` (the plan's one
+ * place for facts read while planning). A target the platform was not asked about (the inventory changed between
+ * the read and the plan) is left without it, and the operation refuses it.
+ */
+function withPlatform(
+  op: Operation<unknown>,
+  t: ResolvedTarget,
+  platform: Map<string, PlatformRead> | undefined,
+): ResolvedTarget {
+  if (!op.readPlatform) return t;
+  const s = platform?.get(t.id);
+  if (!s) return t;
+  return { ...t, state: s.state ?? t.state, detail: { ...t.detail, ...s.detail } };
 }

@@ -11,7 +11,8 @@ export type ErrorKind =
   | 'payload_too_large' // 413
   | 'unprocessable' // 422: well-formed but invalid for the domain (wrong target type, ineligible, ...)
   | 'rate_limited' // 429
-  | 'not_implemented'; // 501: this installation cannot do it (e.g. no pg_dump for a PostgreSQL backup)
+  | 'not_implemented' // 501: this installation cannot do it (e.g. no pg_dump for a PostgreSQL backup)
+  | 'bad_gateway'; // 502: a system Wavegate depends on (a provider's platform) did not answer usably
 
 export interface ErrorDetail {
   /** The field, target or row the detail is about, e.g. `targets[3]`, `installation:acme/jira`, `row 12`. */
@@ -43,5 +44,7 @@ export const conflict = (code: string, message: string, details?: ErrorDetail[])
   new DomainError('conflict', code, message, details);
 export const unprocessable = (code: string, message: string, details?: ErrorDetail[]) =>
   new DomainError('unprocessable', code, message, details);
+export const badGateway = (code: string, message: string, details?: ErrorDetail[]) =>
+  new DomainError('bad_gateway', code, message, details);
 export const notImplemented = (code: string, message: string, details?: ErrorDetail[]) =>
   new DomainError('not_implemented', code, message, details);

@@ -15,6 +15,7 @@ const STATUS: Record<ErrorKind, number> = {
   unprocessable: 422,
   rate_limited: 429,
   not_implemented: 501,
+  bad_gateway: 502,
 };
 
 export interface ErrorBody {

@@ -29,6 +29,14 @@ export interface AppConfig {
   sessionTtlSeconds: number;
   /** Attempts per minute per client IP on `POST /api/auth/login`. */
   loginRateLimit: number;
+  /** Seconds between scheduled inventory syncs from providers with an inventory endpoint; 0 disables the schedule. */
+  inventorySyncIntervalSeconds: number;
+  /** Plans of a provider's operations are refused when its inventory was last synced longer ago than this. */
+  inventoryMaxAgeSeconds: number;
+  /** Provider calls: timeout per attempt, attempts, first backoff (then x4). */
+  providerTimeoutMs: number;
+  providerAttempts: number;
+  providerBackoffMs: number;
 }
 
 export class ConfigError extends Error {
@@ -129,6 +137,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   const backupIntervalSeconds = int('WAVEGATE_BACKUP_INTERVAL_SECONDS', 300, 0, 7 * 24 * 3600);
   const backupRetain = int('WAVEGATE_BACKUP_RETAIN', 288, 1, 100_000);
   const pgDumpPath = env.WAVEGATE_PG_DUMP?.trim() || undefined;
+  const inventorySyncIntervalSeconds = int('WAVEGATE_INVENTORY_SYNC_INTERVAL_SECONDS', 300, 0, 7 * 24 * 3600);
+  const inventoryMaxAgeSeconds = int('WAVEGATE_INVENTORY_MAX_AGE_SECONDS', 3600, 10, 30 * 24 * 3600);
+  const providerTimeoutMs = int('WAVEGATE_PROVIDER_TIMEOUT_MS', 10_000, 100, 120_000);
+  const providerAttempts = int('WAVEGATE_PROVIDER_ATTEMPTS', 3, 1, 10);
+  const providerBackoffMs = int('WAVEGATE_PROVIDER_BACKOFF_MS', 500, 0, 60_000);
 
   if (problems.length > 0) throw new ConfigError(problems);
 
@@ -157,6 +170,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     pgDumpPath,
     sessionTtlSeconds,
     loginRateLimit,
+    inventorySyncIntervalSeconds,
+    inventoryMaxAgeSeconds,
+    providerTimeoutMs,
+    providerAttempts,
+    providerBackoffMs,
   };
 }
 

@@ -27,6 +27,7 @@ import {
   DataConnectorEntity,
   DataConnectorProposalEntity,
 } from '../connectors/connector.entity';
+import { ProviderEntity, ProviderSecretEntity, ProviderTenantEntity } from '../providers/provider.entity';
 import { ErasureReceiptEntity, TenantKeyEntity, TenantSnapshotEntity } from '../snapshots/snapshot.entity';
 import {
   WebhookDeliveryAttemptEntity,
@@ -75,4 +76,7 @@ export const ENTITIES = [
   DataConnectorEntity,
   DataConnectorProposalEntity,
   ConnectorCaptureEntity,
+  ProviderEntity,
+  ProviderSecretEntity,
+  ProviderTenantEntity,
 ];

@@ -27,6 +27,25 @@ export class OperationRegistry {
     this.operations.set(op.name, op as Operation<unknown>);
   }
 
+  /**
+   * Adds or replaces an operation a provider brings (`op.provider` set): a provider's edit replaces its operations
+   * with the new version. It never replaces a built-in operation or another provider's.
+   */
+  registerProvided<P>(op: Operation<P>): void {
+    const existing = this.operations.get(op.name);
+    if (!op.provider || (existing && existing.provider !== op.provider))
+      throw new Error(`operation ${op.name} is already registered`);
+    if (!/^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$/.test(op.name))
+      throw new Error(`bad operation name ${op.name}`);
+    this.operations.set(op.name, op as Operation<unknown>);
+  }
+
+  /** Removes a provider's operations that are not in `keep` (an edit dropped them). */
+  removeProvided(provider: string, keep: ReadonlySet<string>): void {
+    for (const [name, op] of this.operations)
+      if (op.provider === provider && !keep.has(name)) this.operations.delete(name);
+  }
+
   registerResolver(resolver: TargetResolver): void {
     if (this.resolvers.has(resolver.type))
       throw new Error(`a ${resolver.type} resolver is already registered`);

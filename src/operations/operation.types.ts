@@ -3,7 +3,7 @@
 import type { EntityManager } from 'typeorm';
 import type { Tx } from '../common/transaction';
 
-export const TARGET_TYPES = ['tenant', 'installation', 'flag'] as const;
+export const TARGET_TYPES = ['tenant', 'installation', 'flag', 'provider'] as const;
 export type TargetType = (typeof TARGET_TYPES)[number];
 export type OperationRisk = 'reversible' | 'irreversible';
 export type TargetTier = 'internal' | 'standard' | 'key';
@@ -28,8 +28,20 @@ export interface ResolvedTarget {
   apps?: string[];
   /** The owning tenant's facts, for eligibility rules that look past the target itself. */
   tenant?: { status: string; softDeletedAt: Date | null; purgeAfter: Date | null };
-  /** What `Operation.inspectTargets` found out about the target (shown in the plan as `detail`). */
+  /**
+   * Facts about the target shown in the plan as `detail` (so covered by its hash): what `Operation.inspectTargets`
+   * found out, or what the platform said about it (`Operation.readPlatform`).
+   */
   detail?: TargetDetail;
+}
+
+/**
+ * What a provider's platform said about one target while the plan was built (docs/providers.md). `state` replaces the
+ * inventory's copy as the target's planned state (null: the platform does not know it); `detail` is shown in the plan.
+ */
+export interface PlatformRead {
+  state: string | null;
+  detail: TargetDetail;
 }
 
 /** Facts about a target shown in the plan (flat, JSON scalars). */
@@ -97,6 +109,12 @@ export interface ExternalCallContext<P> {
 export interface ExternalExecutor<P> {
   apply(target: PlannedTarget, ctx: ExternalCallContext<P>): Promise<void | ExternalResult>;
   undo?(target: PlannedTarget, ctx: ExternalCallContext<P>): Promise<void | ExternalResult>;
+  /**
+   * A tenant health probe (a provider's `verify`), called after each applied target and at the end of each wave's
+   * bake for the tenants the wave touched. Resolves to null when healthy, else the reason (a timeout is a reason);
+   * the engine records it as a `probe` signal scoped to the CR and the tenant, which feeds the halt policy.
+   */
+  verify?(tenantId: string, ctx: ExternalCallContext<P>): Promise<string | null>;
 }
 
 /** A capture of the tenant's rows in the platform's database, taken by a data connector (ADR 0012). */
@@ -126,9 +144,18 @@ export type BeforeDestructiveHook = (
   ctx: ExternalCallContext<unknown>,
 ) => Promise<CaptureRef[]>;
 
+/** Modes that destroy or hide tenant data (a provider's operation may declare any of them). */
+export const DESTRUCTIVE_MODES: ReadonlySet<string> = new Set([
+  'mark_for_deletion',
+  'soft_delete',
+  'permanent_delete',
+  'delete',
+  'purge',
+]);
+
 /** Irreversible, or a mode that deletes: what a data connector captures the tenant's rows before. */
 export const isDestructive = (op: Pick<Operation<unknown>, 'risk' | 'mode'>): boolean =>
-  op.risk === 'irreversible' || op.mode === 'mark_for_deletion' || op.mode === 'permanent_delete';
+  op.risk === 'irreversible' || DESTRUCTIVE_MODES.has(op.mode);
 
 /**
  * A named, versioned piece of code that knows its target type, its risk, how to judge and describe a target in a
@@ -169,6 +196,18 @@ export interface Operation<P = Record<string, unknown>> {
   undo?(target: PlannedTarget, ctx: ExecutionContext<P>): Promise<void>;
   /** Instead of `apply`/`undo`: the targets are applied by calling another system, outside any transaction. */
   readonly external?: ExternalExecutor<P>;
+  /** Set on operations a provider brings (`<provider>.<operation>`): they are replaced when the provider changes. */
+  readonly provider?: string;
+  /**
+   * Provider operations: reads the targets' current state from the platform, in batches, BEFORE the transaction that
+   * builds the plan opens (a network call must not hold the SQLite writer). Throws a 422 when the plan must not be
+   * built at all (e.g. the inventory is older than allowed). Targets absent from the answer are refused.
+   */
+  readPlatform?(
+    targets: readonly { type: TargetType; id: string }[],
+    params: P,
+    now: Date,
+  ): Promise<Map<string, PlatformRead>>;
   /**
    * The flags, each in the environment it is changed in, whose signals count against a CR of this operation (an SDK
    * error report names a flag and its token's environment, not a CR): `flag.rollout` and `flag.update` name the flag

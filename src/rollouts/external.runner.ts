@@ -19,7 +19,7 @@ import { EngineSettings } from './engine.settings';
 import { RolloutEntity, RolloutTargetEntity } from './rollout.entity';
 import { RolloutHalts } from './rollout.halts';
 import { rolloutStore } from './rollout.store';
-import { recordCalled, recordFailure } from './target.outcomes';
+import { recordCalled, recordFailure, recordProbeFailure } from './target.outcomes';
 
 export class ExternalRunner {
   private readonly keys = new Map<string, Buffer>();
@@ -59,9 +59,9 @@ export class ExternalRunner {
         if (claimed === 'gone') continue;
         let failure: string | null = null;
         let captures: CaptureRef[] = [];
+        const ctx = this.context(rollout, t);
         try {
           if (!call) throw new Error(`operation ${op.name} has no external ${rollout.phase}`);
-          const ctx = this.context(rollout, t);
           // Before a destructive call touches the tenant, its rows are captured; no capture, no call.
           if (rollout.phase === 'apply' && isDestructive(op)) {
             for (const hook of this.beforeDestructive()) captures.push(...(await hook(op, t.planned, ctx)));
@@ -71,10 +71,17 @@ export class ExternalRunner {
         } catch (e) {
           failure = e instanceof Error ? e.message : String(e);
         }
+        // The tenant health probe after each applied target (not after an undo: a rollback is not halted).
+        const probe =
+          failure === null && rollout.phase === 'apply' && external.verify && t.tenantId
+            ? await external.verify(t.tenantId, ctx)
+            : null;
         // The call happened: its outcome is recorded even if the CR was halted meanwhile.
         const halted = await this.tx.run(async (tx) => {
           if (failure !== null) return recordFailure(tx, rollout, t, failure, this.halts);
           await recordCalled(tx, rollout, t, captures);
+          if (probe !== null)
+            return recordProbeFailure(tx, rollout, t.tenantId, 'after_target', probe, this.halts);
           return false;
         });
         if (halted) stop = true;
@@ -82,6 +89,44 @@ export class ExternalRunner {
     };
     await Promise.all(Array.from({ length: Math.min(this.settings.concurrency, batch.length) }, worker));
     return stop ? 'wait' : 'again';
+  }
+
+  /**
+   * The end of a wave's bake: the probe (`verify`) for every tenant the wave touched; each failure is a `probe`
+   * signal. Returns whether the CR is now halted. Verify is read-only: probing again after a crash is harmless.
+   */
+  async probeWave(
+    external: ExternalExecutor<unknown>,
+    rollout: RolloutEntity,
+    waveIndex: number,
+  ): Promise<boolean> {
+    const verify = external.verify;
+    if (!verify || rollout.phase !== 'apply') return false;
+    const rows = await this.tx.read((m) =>
+      m.find(RolloutTargetEntity, {
+        select: { tenantId: true, idempotencyKey: true },
+        where: { changeRequestId: rollout.changeRequestId, phase: 'apply', waveIndex, status: 'succeeded' },
+      }),
+    );
+    const tenants = [...new Set(rows.map((r) => r.tenantId).filter((x) => x))];
+    const ctx = this.context(rollout, rows[0] ?? ({ idempotencyKey: '' } as RolloutTargetEntity));
+    let halted = false;
+    let next = 0;
+    const worker = async () => {
+      while (!halted && !this.stopped() && next < tenants.length) {
+        const tenantId = tenants[next++];
+        const reason = await verify.call(external, tenantId, ctx);
+        if (reason === null) continue;
+        if (
+          await this.tx.run((tx) =>
+            recordProbeFailure(tx, rollout, tenantId, 'after_bake', reason, this.halts),
+          )
+        )
+          halted = true;
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(this.settings.concurrency, tenants.length) }, worker));
+    return halted;
   }
 
   /** Marks the target running (counting the attempt) after the guard, and commits, before the call. */

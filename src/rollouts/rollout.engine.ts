@@ -207,6 +207,11 @@ export class RolloutEngine implements OnApplicationBootstrap, OnApplicationShutd
     }
     if (wave.status === 'pending') {
       if (rollout.nextWaveAt && this.clock.now().getTime() < rollout.nextWaveAt.getTime()) return 'wait';
+      // The bake is over: the tenant health probes of the wave that baked; a failure halts before the next wave.
+      const op = this.registry.find(rollout.operation);
+      if (op?.external?.verify && rollout.nextWaveAt && rollout.bakeSeconds > 0 && wave.waveIndex > 1) {
+        if (await this.external.probeWave(op.external, rollout, wave.waveIndex - 1)) return 'wait';
+      }
       return (await this.waves.startWave(crId, rollout.phase, wave)) ? 'again' : 'wait';
     }
     const batch = await this.tx.run(async (tx) =>

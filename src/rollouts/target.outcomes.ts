@@ -137,3 +137,59 @@ export async function recordFailure(
   });
   return phase === 'apply' && (await halts.haltIfNeeded(tx, crId));
 }
+
+/**
+ * A tenant health probe (the operation's `verify`) failed or timed out for a tenant the CR touched: a `probe` signal
+ * scoped to the CR and the tenant, in the caller's transaction, then the halt policy's verdict (it counts as an
+ * error signal: `maxErrorSignals`). The signal's message and the event say which probe failed and why; webhooks and
+ * the CR's signal list show them. True when the CR is now halted.
+ */
+export async function recordProbeFailure(
+  tx: Tx,
+  rollout: RolloutEntity,
+  tenantId: string,
+  when: 'after_target' | 'after_bake',
+  reason: string,
+  halts: RolloutHalts,
+): Promise<boolean> {
+  const crId = rollout.changeRequestId;
+  const probe = `${rollout.operation} verify`;
+  const message = `probe ${probe} (${when.replace('_', ' ')}) failed for tenant ${tenantId}: ${reason}`.slice(
+    0,
+    2000,
+  );
+  const id = randomUUID();
+  await tx.manager.insert(SignalEntity, {
+    id,
+    source: 'probe',
+    severity: 'error',
+    state: 'firing',
+    tenantId: tenantId || null,
+    changeRequestId: crId,
+    flagKey: null,
+    environment: null,
+    message,
+    count: 1,
+    at: tx.now,
+    recordedBy: 'system',
+  });
+  const data = {
+    signalId: id,
+    source: 'probe',
+    severity: 'error',
+    state: 'firing',
+    count: 1,
+    tenantId,
+    changeRequestId: crId,
+    probe: { operation: rollout.operation, endpoint: 'verify', when, reason: reason.slice(0, 500) },
+  };
+  tx.audit({ actor: 'system', action: 'signal.recorded', entityType: 'signal', entityId: id, data });
+  tx.emit({
+    type: 'signal.recorded',
+    entityType: 'signal',
+    entityId: id,
+    actor: 'system',
+    data: { ...data, message },
+  });
+  return halts.haltIfNeeded(tx, crId);
+}

@@ -10,8 +10,9 @@ const VERSION = 'v1';
 export class WebhookSecretBox {
   private readonly key: Buffer;
 
-  constructor(appSecret: string) {
-    this.key = deriveKey(appSecret, 'webhook-secrets');
+  /** `purpose`: one key per kind of secret (providers' shared secrets use `provider-secrets`). */
+  constructor(appSecret: string, purpose = 'webhook-secrets') {
+    this.key = deriveKey(appSecret, purpose);
   }
 
   static generate(): string {

@@ -15,14 +15,17 @@ export interface RunningPlatform {
   stop(): Promise<void>;
 }
 
-export async function startReferencePlatform(secret = PLATFORM_SECRET): Promise<RunningPlatform> {
+export async function startReferencePlatform(
+  secret = PLATFORM_SECRET,
+  now?: () => Date,
+): Promise<RunningPlatform> {
   const pgUrl = process.env.TEST_DATABASE_URL;
   const dir = mkdtempSync(join(tmpdir(), 'refplat-'));
   const schema = `refplat_${randomBytes(5).toString('hex')}`;
   const db = await openPlatformDb(
     pgUrl ? { postgresUrl: pgUrl, schema } : { sqliteFile: join(dir, 'platform.sqlite') },
   );
-  const platform = new ReferencePlatform({ db, secret });
+  const platform = new ReferencePlatform({ db, secret, ...(now ? { now } : {}) });
   const url = await platform.listen();
   return {
     platform,

@@ -81,6 +81,7 @@ export async function startTestApp(
       WAVEGATE_LOGIN_RATE_LIMIT: '1000',
       // Scheduled backups stay off unless a test turns them on (test/backups.e2e-spec.ts).
       WAVEGATE_BACKUP_INTERVAL_SECONDS: '0',
+      WAVEGATE_INVENTORY_SYNC_INTERVAL_SECONDS: '0',
       ...options.env,
     },
     dir,

@@ -22,7 +22,7 @@ import { PLAN_HASH_PATTERN } from '../domain/plan-hash';
 // offending entry (`targets[3].type`, `waves.sizes[2]`); here only their outer shape.
 
 export class TargetRefDto {
-  @ApiProperty({ enum: ['tenant', 'installation', 'flag'] }) type!: string;
+  @ApiProperty({ enum: ['tenant', 'installation', 'flag', 'provider'] }) type!: string;
   @ApiProperty({ example: 'acme/insight', description: 'an installation id is "<tenantId>/<appKey>"' })
   id!: string;
 }

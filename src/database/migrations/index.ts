@@ -5,6 +5,7 @@ import { Webhooks1764400300000 } from './1764400300000-webhooks';
 import { Rollouts1764400400000 } from './1764400400000-rollouts';
 import { SignalEnvironment1764400500000 } from './1764400500000-signal-environment';
 import { ChangeCapture1764400600000 } from './1764400600000-change-capture';
+import { Providers1764401000000 } from './1764401000000-providers';
 import { DataConnectors1764401100000 } from './1764401100000-data-connectors';
 import { CommentsSlackLinks1764401300000 } from './1764401300000-comments-slack-links';
 
@@ -17,6 +18,7 @@ export const MIGRATIONS = [
   Rollouts1764400400000,
   SignalEnvironment1764400500000,
   ChangeCapture1764400600000,
+  Providers1764401000000,
   DataConnectors1764401100000,
   CommentsSlackLinks1764401300000,
 ];

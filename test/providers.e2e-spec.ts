@@ -1,0 +1,268 @@
+// Operation providers (issue 14) against the reference platform: registration through a change request, the
+// allowlist and bad input refused naming the field, the secret never shown, inventory sync with its diff and
+// removals marked (never applied), stale inventories refused, and a provider change voiding approvals.
+import { FakeClock } from '../src/common/clock';
+import { providerDefinition } from '../examples/reference-platform/platform';
+import { createActors, Actors } from './support/factories';
+import { bearer, startTestApp, TestApp } from './support/test-app';
+import { PLATFORM_SECRET, RunningPlatform, startReferencePlatform } from './support/reference-platform';
+import { allowDestinations, inProcess, JsonCall, registerProvider, waitForStatus } from './support/providers';
+
+describe('operation providers', () => {
+  let t: TestApp;
+  let p: RunningPlatform;
+  let a: Actors;
+  let call: JsonCall;
+  const clock = new FakeClock(new Date());
+
+  beforeAll(async () => {
+    p = await startReferencePlatform(PLATFORM_SECRET, () => clock.now());
+    await p.platform.seed({ tenants: 20 });
+    t = await startTestApp({
+      clock,
+      env: { WAVEGATE_PROVIDER_BACKOFF_MS: '5', WAVEGATE_INVENTORY_MAX_AGE_SECONDS: '600' },
+    });
+    a = await createActors(t);
+    call = inProcess(t);
+  });
+  afterAll(async () => {
+    await t?.close();
+    await p?.stop();
+  });
+
+  const propose = (provider: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
+    call('POST', '/api/providers', a.admin.token, {
+      provider,
+      justification: 'Wire the platform',
+      ticket: 'OPS-1',
+      ...extra,
+    });
+
+  it('refuses an endpoint outside the allowlist, and bad definitions, naming the field; nothing is created', async () => {
+    await allowDestinations(call, a.admin.token, ['http://127.0.0.1:1/never/']);
+    const def = providerDefinition(p.url, PLATFORM_SECRET);
+    const outside = await propose(def);
+    expect(outside.status).toBe(422);
+    expect(outside.body.code).toBe('PROVIDER.NOT_ALLOWED');
+    expect(outside.body.details).toContainEqual({
+      field: 'provider.operations[0].endpoints.apply',
+      reason: expect.stringContaining('is not in the allowlist'),
+    });
+    expect(outside.body.details).toContainEqual(expect.objectContaining({ field: 'provider.inventory.url' }));
+
+    await allowDestinations(call, a.admin.token, [`${p.url}/wavegate/`]);
+    const ops = def.operations.map((o) => ({ ...o }));
+    const { undo: _undo, ...noUndo } = ops[0].endpoints;
+    ops[0] = { ...ops[0], endpoints: noUndo };
+    ops[2] = { ...ops[2], risk: 'reversible' } as never;
+    const bad = await propose({ ...def, name: 'Bad Name', secret: 'short', operations: ops });
+    expect(bad.status).toBe(422);
+    const fields = (bad.body.details as { field: string }[]).map((d) => d.field);
+    expect(fields).toEqual(
+      expect.arrayContaining([
+        'provider.name',
+        'provider.secret',
+        'provider.operations[0].endpoints.undo',
+        'provider.operations[2].risk',
+      ]),
+    );
+    const missing = await call('POST', '/api/providers', a.admin.token, { provider: def });
+    expect(missing.status).toBe(400);
+    expect((missing.body.details as { field: string }[]).map((d) => d.field)).toEqual(
+      expect.arrayContaining(['justification', 'ticket']),
+    );
+    // Only admins propose providers.
+    expect((await call('POST', '/api/providers', a.maker.token, { provider: def })).status).toBe(403);
+    expect((await call('GET', '/api/providers', a.viewer.token)).body.items).toEqual([]);
+    const crs = await call('GET', '/api/change-requests', a.admin.token);
+    expect(crs.body.items).toEqual([]);
+  });
+
+  it('registers through an approved change request; the secret is never returned', async () => {
+    const def = providerDefinition(p.url, PLATFORM_SECRET);
+    const proposed = await propose(def);
+    expect(proposed.status).toBe(202);
+    expect(proposed.body).toMatchObject({
+      operation: 'provider.register',
+      status: 'pending',
+      requiredApprovals: 2,
+    });
+    expect(JSON.stringify(proposed.body)).not.toContain(PLATFORM_SECRET);
+    // Not live before the change request runs.
+    const early = await call('POST', '/api/change-requests', a.maker.token, {
+      title: 'x',
+      operation: 'refplat.deactivate_app',
+      targets: [{ type: 'installation', id: 'site-0001/insight' }],
+      justification: 'x',
+    });
+    expect(early.status).toBe(422);
+    expect(early.body.code).toBe('CHANGE_REQUEST.UNKNOWN_OPERATION');
+    await call('POST', `/api/change-requests/${proposed.body.id}/cancel`, a.admin.token, {});
+
+    const provider = await registerProvider(
+      call,
+      { admin: a.admin.token, checkers: [a.checker1.token, a.checker2.token] },
+      def,
+    );
+    expect(provider).toMatchObject({ name: 'refplat', version: 1, secretSet: true, loadedVersion: 1 });
+    expect(JSON.stringify(provider)).not.toContain(PLATFORM_SECRET);
+    const audit = await t.http().get('/api/audit?limit=500').set(bearer(a.admin.token));
+    expect(JSON.stringify(audit.body)).not.toContain(PLATFORM_SECRET);
+  });
+
+  it('syncs the inventory: the diff is audited, removals are marked and never applied; a stale inventory refuses plans', async () => {
+    // Never synced: a plan is refused, naming why.
+    const never = await call('POST', '/api/change-requests', a.maker.token, {
+      title: 'x',
+      operation: 'refplat.deactivate_app',
+      targets: [{ type: 'installation', id: 'site-0001/insight' }],
+      justification: 'x',
+    });
+    expect(never.status).toBe(422);
+    expect(never.body.code).toBe('INVENTORY.STALE');
+    expect(never.body.message).toContain('never been synced');
+
+    const first = await call('POST', '/api/inventory/sync', a.admin.token, { provider: 'refplat' });
+    expect(first.status).toBe(200);
+    expect(first.body.results[0].tenants.added).toHaveLength(20);
+    expect(first.body.results[0].installations.added).toHaveLength(40);
+    expect((await call('POST', '/api/inventory/sync', a.maker.token, {})).status).toBe(403);
+    expect((await call('POST', '/api/inventory/sync', a.admin.token, { provider: 'No!' })).status).toBe(400);
+
+    // The platform renames a site, deactivates an app and deletes a site.
+    await p.platform.db.run(`UPDATE sites SET name = ? WHERE id = ?`, ['Renamed', 'site-0003']);
+    await p.platform.db.run(
+      `UPDATE app_installations SET status = 'deactivated' WHERE site_id = ? AND app_key = ?`,
+      ['site-0004', 'forms'],
+    );
+    for (const table of ['site_members', 'site_pages', 'app_installations'])
+      await p.platform.db.run(`DELETE FROM ${table} WHERE site_id = ?`, ['site-0020']);
+    await p.platform.db.run(`DELETE FROM sites WHERE id = ?`, ['site-0020']);
+    const second = await call('POST', '/api/inventory/sync', a.admin.token, {});
+    expect(second.body.results[0]).toMatchObject({
+      tenants: { added: [], changed: ['site-0003'], removed: ['site-0020'], reappeared: [] },
+      installations: { added: [], changed: ['site-0004/forms'], removed: [] },
+      total: 19,
+    });
+    const kept = await t.http().get('/api/tenants/site-0020').set(bearer(a.admin.token));
+    expect(kept.status).toBe(200);
+    expect(kept.body.status).toBe('active');
+    const status = await call('GET', '/api/inventory', a.viewer.token);
+    expect(status.body.items[0]).toMatchObject({
+      provider: 'refplat',
+      missingInPlatform: ['site-0020'],
+      tenants: 20,
+    });
+    const audit = await t.http().get('/api/audit?limit=500').set(bearer(a.admin.token));
+    const synced = (audit.body.items as { action: string; data: Record<string, unknown> }[]).filter(
+      (e) => e.action === 'inventory.synced',
+    );
+    expect(synced).toHaveLength(2);
+    expect(JSON.stringify(synced)).toContain('site-0020');
+
+    // A plan on the removed site is refused by the platform's own answer.
+    const gone = await call('POST', '/api/change-requests', a.maker.token, {
+      title: 'x',
+      operation: 'refplat.deactivate_app',
+      targets: [{ type: 'installation', id: 'site-0020/insight' }],
+      justification: 'x',
+    });
+    expect(gone.status).toBe(422);
+    expect(gone.body.details).toEqual([
+      {
+        target: 'installation:site-0020/insight',
+        reason: expect.stringContaining('the platform (refplat) does not know it'),
+      },
+    ]);
+
+    // Eleven minutes later the inventory is older than WAVEGATE_INVENTORY_MAX_AGE_SECONDS (600).
+    clock.advance(11 * 60_000);
+    const stale = await call('POST', '/api/change-requests', a.maker.token, {
+      title: 'x',
+      operation: 'refplat.deactivate_app',
+      targets: [{ type: 'installation', id: 'site-0001/insight' }],
+      justification: 'x',
+    });
+    expect(stale.status).toBe(422);
+    expect(stale.body).toMatchObject({ code: 'INVENTORY.STALE' });
+    expect(stale.body.message).toMatch(/last synced 660 s ago .* more than the allowed 600 s/);
+    expect((await call('POST', '/api/inventory/sync', a.admin.token, {})).status).toBe(200);
+  });
+
+  it('editing a provider voids the approvals of pending change requests that use it', async () => {
+    const body = {
+      title: 'Retire insight on two sites',
+      operation: 'refplat.deactivate_app',
+      targets: [
+        { type: 'installation', id: 'site-0001/insight' },
+        { type: 'installation', id: 'site-0002/insight' },
+      ],
+      waves: { bakeSeconds: 0 },
+      justification: 'Insight is end-of-life',
+    };
+    const created = await call('POST', '/api/change-requests', a.maker.token, body);
+    expect(created.status).toBe(201);
+    expect(created.body.plan).toMatchObject({
+      operation: 'refplat.deactivate_app',
+      version: 1,
+      mode: 'deactivate',
+    });
+    expect(created.body.plan.waves[0].targets[0]).toMatchObject({
+      id: 'site-0001/insight',
+      state: 'active',
+      action: 'deactivate',
+      to: 'deactivated',
+    });
+    await call('POST', `/api/change-requests/${created.body.id}/submit`, a.maker.token);
+    // A second CR, approved (quorum reached) but not started.
+    const other = await call('POST', '/api/change-requests', a.maker.token, {
+      ...body,
+      targets: [{ type: 'installation', id: 'site-0005/insight' }],
+    });
+    await call('POST', `/api/change-requests/${other.body.id}/submit`, a.maker.token);
+    const ok = await call('POST', `/api/change-requests/${other.body.id}/approve`, a.checker1.token, {
+      planHash: other.body.planHash,
+    });
+    expect(ok.body.status).toBe('approved');
+    const first = await call('POST', `/api/change-requests/${created.body.id}/approve`, a.checker1.token, {
+      planHash: created.body.planHash,
+    });
+    expect(first.body.status).toBe('approved');
+
+    const def = providerDefinition(p.url, PLATFORM_SECRET);
+    await registerProvider(
+      call,
+      { admin: a.admin.token, checkers: [a.checker2.token, a.checker3.token] },
+      { ...def, name: undefined, secret: undefined, description: 'v2: same endpoints, new description' },
+      'refplat',
+    );
+    for (const id of [created.body.id, other.body.id]) {
+      const after = await call('GET', `/api/change-requests/${id}`, a.maker.token);
+      expect(after.body).toMatchObject({ status: 'pending', approvals: [] });
+      expect(after.body.statusReason).toContain('provider refplat changed to version 2');
+      const again = await call('POST', `/api/change-requests/${id}/approve`, a.checker1.token, {
+        planHash: after.body.planHash,
+      });
+      expect(again.status).toBe(409);
+      expect(again.body.code).toBe('CHANGE_REQUEST.OPERATION_CHANGED');
+    }
+    // An edit rebuilds the plan at the provider's new version; that plan can be approved and runs.
+    const edited = await call('PATCH', `/api/change-requests/${created.body.id}`, a.maker.token, {
+      justification: 'Insight is end-of-life (plan rebuilt for provider v2)',
+    });
+    expect(edited.status).toBe(200);
+    expect(edited.body.plan.version).toBe(2);
+    expect(edited.body.planHash).not.toBe(created.body.planHash);
+    const approved = await call('POST', `/api/change-requests/${created.body.id}/approve`, a.checker1.token, {
+      planHash: edited.body.planHash,
+    });
+    expect(approved.body.status).toBe('approved');
+    await call('POST', `/api/change-requests/${created.body.id}/execute`, a.maker.token);
+    const done = await waitForStatus(call, a.maker.token, created.body.id as string, ['completed', 'halted']);
+    expect(done.status).toBe('completed');
+    const states = await p.platform.readAll();
+    expect(states['site-0001'].installations.insight).toBe('deactivated');
+    expect(states['site-0002'].installations.insight).toBe('deactivated');
+    expect(states['site-0005'].installations.insight).toBe('active');
+  });
+});
