@@ -1,6 +1,7 @@
 // Operation providers (issue 14) against the reference platform: registration through a change request, the
 // allowlist and bad input refused naming the field, the secret never shown, inventory sync with its diff and
-// removals marked (never applied), stale inventories refused, and a provider change voiding approvals.
+// removals marked (never applied), stale inventories refused, a provider change voiding approvals, and a failing
+// verify probe halting a rollout whose rollback calls undo (the platform reads back as before, no key twice).
 import { FakeClock } from '../src/common/clock';
 import { providerDefinition } from '../examples/reference-platform/platform';
 import { createActors, Actors } from './support/factories';
@@ -212,6 +213,12 @@ describe('operation providers', () => {
       state: 'active',
       action: 'deactivate',
       to: 'deactivated',
+      detail: {
+        platform: 'refplat',
+        platformFound: true,
+        platformState: 'active',
+        platformTo: 'deactivated',
+      },
     });
     await call('POST', `/api/change-requests/${created.body.id}/submit`, a.maker.token);
     // A second CR, approved (quorum reached) but not started.
@@ -264,5 +271,74 @@ describe('operation providers', () => {
     expect(states['site-0001'].installations.insight).toBe('deactivated');
     expect(states['site-0002'].installations.insight).toBe('deactivated');
     expect(states['site-0005'].installations.insight).toBe('active');
+  });
+
+  it('a failing verify is a probe signal that halts the rollout; rollback calls undo and the platform reads back as before', async () => {
+    const ids = ['site-0006', 'site-0007', 'site-0008', 'site-0009', 'site-0010'];
+    const before = await p.platform.readAll();
+    const callsBefore = p.platform.calls.length;
+    // The platform breaks the tenant of the second deactivation this CR makes.
+    const done = p.platform.calls.filter((c) => c.endpoint === 'apply' && c.status === 200 && !c.repeated);
+    p.platform.faults = { breakAfterNthDeactivation: done.length + 2 };
+    const created = await call('POST', '/api/change-requests', a.maker.token, {
+      title: 'Retire insight on five sites',
+      operation: 'refplat.deactivate_app',
+      targets: ids.map((id) => ({ type: 'installation', id: `${id}/insight` })),
+      waves: { bakeSeconds: 0 },
+      justification: 'Insight is end-of-life',
+    });
+    expect(created.status).toBe(201);
+    await call('POST', `/api/change-requests/${created.body.id}/submit`, a.maker.token);
+    // 5 of 20 tenants is over the blast-radius share (10 %): two approvals.
+    for (const c of [a.checker1, a.checker2])
+      await call('POST', `/api/change-requests/${created.body.id}/approve`, c.token, {
+        planHash: created.body.planHash,
+      });
+    const x = await call('POST', `/api/change-requests/${created.body.id}/execute`, a.maker.token);
+    expect(x.status).toBe(200);
+    const halted = await waitForStatus(call, a.maker.token, created.body.id as string, [
+      'halted',
+      'completed',
+    ]);
+    expect(halted.status).toBe('halted');
+    expect(halted.haltReason).toContain('probe');
+    const applied = p.platform.calls
+      .slice(callsBefore)
+      .filter((c) => c.endpoint === 'apply' && c.status === 200 && !c.repeated);
+    // Waves 1 and 2 (1 + 2 targets, the second wave's two called concurrently): at most 3 touched, none later.
+    const touched = applied.map((c) => c.targets[0]).sort();
+    expect(touched.length).toBeGreaterThanOrEqual(2);
+    expect(touched.length).toBeLessThanOrEqual(3);
+    expect(['site-0006/insight', 'site-0007/insight', 'site-0008/insight']).toEqual(
+      expect.arrayContaining(touched),
+    );
+    const broken = p.platform.effects.filter((e) => e.kind === 'apply').slice(-touched.length)[1].tenantId;
+    const signals = await call('GET', `/api/change-requests/${created.body.id}/signals`, a.maker.token);
+    expect(signals.body.items).toContainEqual(
+      expect.objectContaining({
+        source: 'probe',
+        tenantId: broken,
+        message: expect.stringContaining('the site stopped serving pages after deactivate_app'),
+      }),
+    );
+
+    const rb = await call('POST', `/api/change-requests/${created.body.id}/rollback`, a.checker1.token, {
+      reason: 'a site broke',
+    });
+    expect(rb.status).toBe(202);
+    const rolled = await waitForStatus(call, a.maker.token, created.body.id as string, ['rolled_back']);
+    expect(rolled.status).toBe('rolled_back');
+    const undone = p.platform.calls
+      .slice(callsBefore)
+      .filter((c) => c.endpoint === 'undo' && c.status === 200);
+    expect(undone.map((c) => c.targets[0]).sort()).toEqual(touched);
+    const after = await p.platform.readAll();
+    expect(after).toEqual(before);
+    const keys = p.platform.calls
+      .slice(callsBefore)
+      .filter((c) => (c.endpoint === 'apply' || c.endpoint === 'undo') && c.idempotencyKey)
+      .map((c) => c.idempotencyKey);
+    expect(new Set(keys).size).toBe(keys.length);
+    p.platform.faults = {};
   });
 });

@@ -1,4 +1,4 @@
-// Inventory sync (ADR 0012): Wavegate's tenants and installations follow the platform. The provider's paged
+// Inventory sync (ADR 0016): Wavegate's tenants and installations follow the platform. The provider's paged
 // `inventory` endpoint is read OUTSIDE any transaction, then one transaction applies the diff: tenants and
 // installations added or changed are written; tenants (and installations) the platform no longer lists are only
 // MARKED (`provider_tenants.missing_since`, `missing_installations`), never deleted: removing a tenant is a

@@ -57,7 +57,7 @@ export class ProviderSecretEntity {
 
 /**
  * Which tenants a provider's inventory brought in, and which of them the platform no longer lists: a removal is
- * marked (`missing_since`), never applied as a deletion (ADR 0012).
+ * marked (`missing_since`), never applied as a deletion (ADR 0016).
  */
 @Entity('provider_tenants')
 export class ProviderTenantEntity {

@@ -26,7 +26,7 @@ export interface ProposalMeta {
 const RELOAD_MS = 5_000;
 
 /**
- * Providers (docs/providers.md, ADR 0012): an admin proposes a definition; it becomes a `provider.register` change
+ * Providers (docs/providers.md, ADR 0016): an admin proposes a definition; it becomes a `provider.register` change
  * request (the secret is sealed apart and named by id, never put in the plan); once executed, the provider's
  * operations are (re)registered in the OperationRegistry as `<provider>.<operation>` at the provider's version.
  */

@@ -2,7 +2,7 @@ import { MigrationInterface, QueryRunner, Table } from 'typeorm';
 import { id, int, str, text, ts } from './schema.helpers';
 
 // Operation providers (issue 14): registered providers, their sealed shared secrets, and which tenants each
-// provider's inventory brought in (with removals marked, never applied). See docs/decisions/0012-providers.md.
+// provider's inventory brought in (with removals marked, never applied). See docs/decisions/0016-operation-providers.md.
 export class Providers1764401000000 implements MigrationInterface {
   name = 'Providers1764401000000';
 
