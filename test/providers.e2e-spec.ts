@@ -8,6 +8,7 @@ import { createActors, Actors } from './support/factories';
 import { bearer, startTestApp, TestApp } from './support/test-app';
 import { PLATFORM_SECRET, RunningPlatform, startReferencePlatform } from './support/reference-platform';
 import { allowDestinations, inProcess, JsonCall, registerProvider, waitForStatus } from './support/providers';
+import { WebhookReceiver, waitFor } from './support/webhook-receiver';
 
 describe('operation providers', () => {
   let t: TestApp;
@@ -275,6 +276,17 @@ describe('operation providers', () => {
 
   it('a failing verify is a probe signal that halts the rollout; rollback calls undo and the platform reads back as before', async () => {
     const ids = ['site-0006', 'site-0007', 'site-0008', 'site-0009', 'site-0010'];
+    // Chat and automation hear which probe failed and why: a Slack message for the halt, JSON for the signal.
+    const rx = await new WebhookReceiver().start();
+    await call('PUT', '/api/webhooks/allowlist', a.admin.token, { hosts: [], networks: ['127.0.0.1/32'] });
+    for (const [format, events] of [
+      ['slack', ['change_request.halted']],
+      ['json', ['signal.recorded']],
+    ] as const)
+      expect(
+        (await call('POST', '/api/webhooks', a.admin.token, { name: format, url: rx.url, format, events }))
+          .status,
+      ).toBe(201);
     const before = await p.platform.readAll();
     const callsBefore = p.platform.calls.length;
     // The platform breaks the tenant of the second deactivation this CR makes.
@@ -321,6 +333,31 @@ describe('operation providers', () => {
         message: expect.stringContaining('the site stopped serving pages after deactivate_app'),
       }),
     );
+
+    const types = () => new Set(rx.received.map((r) => r.headers['wavegate-event-type']));
+    const hooks = await waitFor(
+      'the halt and the signal webhooks',
+      () => types().has('change_request.halted') && types().has('signal.recorded') && rx.received,
+    );
+    const slack = hooks.find((r) => r.headers['wavegate-event-type'] === 'change_request.halted');
+    expect(JSON.stringify(slack?.json)).toMatch(
+      new RegExp(`probe refplat.deactivate_app verify \\(after target\\) failed for tenant ${broken}`),
+    );
+    const json = hooks.find((r) => r.headers['wavegate-event-type'] === 'signal.recorded');
+    expect(JSON.stringify(json?.json)).toContain('"endpoint":"verify"');
+    expect(json?.json).toMatchObject({
+      data: {
+        source: 'probe',
+        tenantId: broken,
+        probe: {
+          operation: 'refplat.deactivate_app',
+          endpoint: 'verify',
+          when: 'after_target',
+          reason: expect.stringContaining('the site stopped serving pages after deactivate_app'),
+        },
+      },
+    });
+    await rx.stop();
 
     const rb = await call('POST', `/api/change-requests/${created.body.id}/rollback`, a.checker1.token, {
       reason: 'a site broke',

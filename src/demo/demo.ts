@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { AddressInfo } from 'node:net';
 import { bootstrapAdmin, createApp, runMigrations } from '../app.factory';
 import { ConfigError, loadConfig } from '../config/config.schema';
+import { driveReferencePlatform } from './demo.platform';
 import { Call, seedDemo } from './demo.seed';
 
 async function main(): Promise<void> {
@@ -57,6 +58,24 @@ async function main(): Promise<void> {
   process.stdout.write('Seeding the demo…\n');
   const seed = await seedDemo(call, admin.accessToken, (l) => process.stdout.write(`  ${l}\n`));
 
+  const login = async (email: string, password: string) =>
+    (await call<{ accessToken: string }>('POST', '/api/auth/login', { email, password })).accessToken;
+  const byRole = (role: string) => seed.users.filter((u) => u.role === role);
+  const platform = await driveReferencePlatform(
+    call,
+    {
+      admin: admin.accessToken,
+      maker: await login(byRole('maker')[0].email, byRole('maker')[0].password),
+      checkers: [
+        await login(byRole('checker')[0].email, byRole('checker')[0].password),
+        await login(byRole('checker')[1].email, byRole('checker')[1].password),
+      ],
+    },
+    dir,
+    (l) => process.stdout.write(`  ${l}\n`),
+  );
+  if (platform) process.once('exit', () => platform.stop());
+
   const rows = [{ role: 'admin', email: adminEmail, password: adminPassword }, ...seed.users];
   process.stdout.write(
     [
@@ -69,6 +88,12 @@ async function main(): Promise<void> {
       '',
       `  ${seed.tenants} tenants, ${seed.flags} flags; change request waiting for approval: ${url}/ui/change-requests/${seed.pendingCr}`,
       seed.completedCr ? `  completed change request: ${url}/ui/change-requests/${seed.completedCr}` : '',
+      platform
+        ? `  reference platform: ${platform.url} (control token ${platform.controlToken}); its change request: ` +
+          `${url}/ui/change-requests/${platform.pendingCr}\n` +
+          `  to see a probe halt it: curl -X PUT -H 'x-control-token: ${platform.controlToken}' ` +
+          `-H 'content-type: application/json' -d '{"breakAfterNthDeactivation":2}' ${platform.url}/_control/faults`
+        : '',
       '  Sign in as the checker to review and approve; Ctrl-C stops the demo.',
       '',
     ].join('\n') + '\n',

@@ -22,6 +22,8 @@ export interface PlannedTarget {
   state: string;
   action: string;
   to?: string;
+  /** Facts read while the plan was built: a provider's answer (`platformState`, ...) or a restore's row counts. */
+  detail?: Record<string, string | number | boolean | null>;
 }
 
 export interface HaltPolicy {

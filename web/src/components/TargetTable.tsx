@@ -11,6 +11,10 @@ interface Row extends PlannedTarget {
 
 const ROW_HEIGHT = 36;
 
+/** The plan's facts about a target, one `key: value` per line (shown as the state cell's tooltip). */
+const detailText = (d: PlannedTarget['detail']): string | undefined =>
+  d ? Object.entries(d).map(([k, v]) => `${k}: ${String(v)}`).join('\n') : undefined;
+
 /**
  * Every target of the plan, windowed: only the rows in view are in the DOM, so 10,000 targets scroll as smoothly
  * as ten. Searchable by id, name, region and state; filterable by tier and by execution status.
@@ -113,8 +117,9 @@ export function TargetTable({ plan, statuses }: { plan: Plan; statuses: Map<stri
                   <span role="cell" className="hide-narrow">
                     {r.region ?? '—'}
                   </span>
-                  <span role="cell">
+                  <span role="cell" title={detailText(r.detail)} data-testid="target-state">
                     {r.state} → {r.to ?? r.action}
+                    {typeof r.detail?.platform === 'string' ? <span className="muted"> (read from {r.detail.platform})</span> : null}
                   </span>
                   <span role="cell" title={r.error ?? undefined}>
                     {r.status ?? (hasStatus ? 'pending' : '—')}
