@@ -12,6 +12,8 @@ export const PLATFORM_SECRET = 'refplat-shared-secret-0123456789';
 export interface RunningPlatform {
   platform: ReferencePlatform;
   url: string;
+  /** On the PostgreSQL pass: the schema of TEST_DATABASE_URL that holds the platform's tables. */
+  schema?: string;
   stop(): Promise<void>;
 }
 
@@ -30,6 +32,7 @@ export async function startReferencePlatform(
   return {
     platform,
     url,
+    ...(pgUrl ? { schema } : {}),
     async stop() {
       await platform.close();
       if (pgUrl) await dropPlatformSchema(pgUrl, schema);
