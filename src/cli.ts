@@ -3,6 +3,7 @@ import { Command, Option } from 'commander';
 import { createApp, runMigrations } from './app.factory';
 import { AuditService } from './audit/audit.service';
 import { BackupsService } from './backups/backups.service';
+import { ArchiveReport, ArchiveService } from './archive/archive.service';
 import { ChangesService } from './archive/changes.service';
 import { MIN_PASSWORD_LENGTH } from './auth/password.hasher';
 import { Role, ROLES } from './common/principal';
@@ -91,7 +92,46 @@ audit
     }),
   );
 
-program
+// Exit codes of `backup verify` / `backup repair`: 0 sound (or everything repaired), 1 damage that `backup repair`
+// can fix, 3 damage beyond the parity's capacity, a missing file or a gap (docs/decisions/0014-continuous-archive.md).
+function printArchiveReport(r: ArchiveReport, json: boolean, repairing: boolean): number {
+  if (json) process.stdout.write(JSON.stringify(r) + '\n');
+  let worst = 0;
+  for (const f of r.files) {
+    if (f.status === 'ok') continue;
+    const blocks = (label: string, b: number[]) =>
+      b.length ? ` ${label} ${b.join(', ')} (${f.shardSize}-byte blocks from byte 0)` : '';
+    const what =
+      blocks('damaged blocks', f.damagedBlocks) +
+      blocks('damaged parity blocks', f.damagedParityBlocks) +
+      blocks('beyond repair: blocks', f.unrepairableBlocks);
+    const verdict =
+      f.status === 'damaged'
+        ? 'repairable: run `wavegate backup repair`'
+        : f.status === 'repaired'
+          ? 'repaired'
+          : `NOT repairable${f.reason ? `: ${f.reason}` : ''}`;
+    if (!json) process.stdout.write(`${f.status.toUpperCase()} ${f.kind} ${f.file}:${what} — ${verdict}\n`);
+    worst = Math.max(worst, f.status === 'damaged' ? 1 : f.status === 'repaired' ? 0 : 3);
+  }
+  for (const c of r.chain) {
+    if (!json) process.stdout.write(`CHAIN ${c.file ?? ''} (entry ${c.seq ?? '-'}): ${c.reason}\n`);
+    worst = 3;
+  }
+  if (!json)
+    process.stdout.write(
+      worst === 0
+        ? repairing
+          ? 'archive sound (everything damaged was repaired)\n'
+          : 'archive sound\n'
+        : worst === 1
+          ? "archive damaged within the parity's capacity\n"
+          : 'archive damaged BEYOND what parity can repair (see above); restores needing these files are refused\n',
+    );
+  return worst;
+}
+
+const backup = program
   .command('backup')
   .description('back up the configured database now and print its manifest; or check a backup with --verify')
   .option(
@@ -109,6 +149,31 @@ program
       }
       const m = await backups.createAudited('cli', 'cli');
       process.stdout.write(JSON.stringify(m, null, 2) + '\n');
+    }),
+  );
+backup
+  .command('verify')
+  .description(
+    'check every archive file (SHA-256 and Reed-Solomon blocks) and the manifest chain; names each damaged file and block',
+  )
+  .option('--json', 'print the report as JSON')
+  .action((opts: { json?: boolean }) =>
+    withApp(async (app) => {
+      process.exitCode = printArchiveReport(
+        await app.get(ArchiveService).verify(),
+        Boolean(opts.json),
+        false,
+      );
+    }),
+  );
+backup
+  .command('repair')
+  .description('rewrite the archive files parity can repair; says which damage exceeds it (exit 3)')
+  .option('--json', 'print the report as JSON')
+  .action((opts: { json?: boolean }) =>
+    withApp(async (app) => {
+      const r = await app.get(ArchiveService).verify({ repair: true });
+      process.exitCode = printArchiveReport(r, Boolean(opts.json), true);
     }),
   );
 

@@ -23,6 +23,18 @@ export interface AppConfig {
   backupIntervalSeconds: number;
   /** How many complete backups to keep; older ones are deleted after each backup. */
   backupRetain: number;
+  /** Where the continuous archive (bases, segments, parity, manifest) is written (docs/decisions/0014-continuous-archive.md). */
+  archiveDir: string;
+  /** Seconds between archive steps (ship captured changes as a segment); 0 turns the archiver off. */
+  archiveIntervalSeconds: number;
+  /** Seconds between logical bases of the tenant-scoped tables. */
+  archiveBaseIntervalSeconds: number;
+  /** Retention: every base of the last N seconds, hourly ones for the next N seconds, daily ones for N days. */
+  archiveKeepAllSeconds: number;
+  archiveKeepHourlySeconds: number;
+  archiveKeepDailyDays: number;
+  /** Captured changes stay in the database this long after they are archived (for feed consumers). */
+  captureKeepSeconds: number;
   /** The pg_dump binary for PostgreSQL backups (WAVEGATE_PG_DUMP); by default `pg_dump` is looked up on PATH. */
   pgDumpPath?: string;
   /** Lifetime of a login token and its cookie. */
@@ -142,6 +154,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   const providerTimeoutMs = int('WAVEGATE_PROVIDER_TIMEOUT_MS', 10_000, 100, 120_000);
   const providerAttempts = int('WAVEGATE_PROVIDER_ATTEMPTS', 3, 1, 10);
   const providerBackoffMs = int('WAVEGATE_PROVIDER_BACKOFF_MS', 500, 0, 60_000);
+  const archiveDir = resolve(cwd, env.WAVEGATE_ARCHIVE_DIR?.trim() || join(backupDir, 'archive'));
+  const archiveIntervalSeconds = int('WAVEGATE_ARCHIVE_INTERVAL_SECONDS', 5, 0, 3600);
+  const archiveBaseIntervalSeconds = int('WAVEGATE_ARCHIVE_BASE_INTERVAL_SECONDS', 900, 1, 7 * 24 * 3600);
+  const archiveKeepAllSeconds = int('WAVEGATE_ARCHIVE_KEEP_ALL_SECONDS', 3600, 0, 365 * 86400);
+  const archiveKeepHourlySeconds = int('WAVEGATE_ARCHIVE_KEEP_HOURLY_SECONDS', 86400, 0, 365 * 86400);
+  const archiveKeepDailyDays = int('WAVEGATE_ARCHIVE_KEEP_DAILY_DAYS', 30, 0, 3650);
+  const captureKeepSeconds = int('WAVEGATE_CAPTURE_KEEP_SECONDS', 3600, 0, 365 * 86400);
 
   if (problems.length > 0) throw new ConfigError(problems);
 
@@ -168,6 +187,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     backupIntervalSeconds,
     backupRetain,
     pgDumpPath,
+    archiveDir,
+    archiveIntervalSeconds,
+    archiveBaseIntervalSeconds,
+    archiveKeepAllSeconds,
+    archiveKeepHourlySeconds,
+    archiveKeepDailyDays,
+    captureKeepSeconds,
     sessionTtlSeconds,
     loginRateLimit,
     inventorySyncIntervalSeconds,

@@ -82,6 +82,8 @@ export async function startTestApp(
       // Scheduled backups stay off unless a test turns them on (test/backups.e2e-spec.ts).
       WAVEGATE_BACKUP_INTERVAL_SECONDS: '0',
       WAVEGATE_INVENTORY_SYNC_INTERVAL_SECONDS: '0',
+      // So is the continuous archive (test/archive.e2e-spec.ts turns it on or steps it by hand).
+      WAVEGATE_ARCHIVE_INTERVAL_SECONDS: '0',
       ...options.env,
     },
     dir,

@@ -38,7 +38,32 @@ export class BackupManifestDto {
   @ApiProperty({ description: 'audit actor id, "cli" or "schedule"' }) requestedBy!: string;
 }
 
+export class RestorableWindowDto {
+  @ApiProperty({ format: 'date-time', description: 'oldest moment a tenant can be restored to' })
+  oldest!: string;
+  @ApiProperty({ format: 'date-time', description: 'newest moment a tenant can be restored to' })
+  newest!: string;
+  @ApiProperty({
+    format: 'date-time',
+    nullable: true,
+    type: String,
+    description: 'newest change shipped to archive files (what survives losing the database)',
+  })
+  archivedThrough!: string | null;
+}
+
+export class ArchiveStateDto {
+  @ApiProperty({ format: 'date-time' }) verifiedAt!: string;
+  @ApiProperty() ok!: boolean;
+  @ApiProperty({ type: [String], description: 'files damaged beyond repair, or missing' })
+  damagedFiles!: string[];
+  @ApiProperty({ type: [String], description: 'broken chain links and gaps' }) chainProblems!: string[];
+}
+
 export class BackupListDto {
   @ApiProperty({ type: [BackupManifestDto] }) items!: BackupManifestDto[];
   @ApiPropertyOptional() nextCursor?: string;
+  @ApiProperty({ type: RestorableWindowDto }) restorableWindow!: RestorableWindowDto;
+  @ApiProperty({ type: ArchiveStateDto, description: "the continuous archive's last verification" })
+  archive!: ArchiveStateDto;
 }

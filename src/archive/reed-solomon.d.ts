@@ -1,0 +1,21 @@
+// @ronomon/reed-solomon ships no types: the part of its API Wavegate uses.
+declare module '@ronomon/reed-solomon' {
+  const ReedSolomon: {
+    MAX_K: number;
+    MAX_M: number;
+    create(k: number, m: number): unknown;
+    encode(
+      context: unknown,
+      sources: number,
+      targets: number,
+      buffer: Buffer,
+      bufferOffset: number,
+      bufferSize: number,
+      parity: Buffer,
+      parityOffset: number,
+      paritySize: number,
+      callback: (error: Error | undefined) => void,
+    ): void;
+  };
+  export default ReedSolomon;
+}
