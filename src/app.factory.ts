@@ -4,7 +4,7 @@ import { Logger as NestLogger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
-import { json, text } from 'body-parser';
+import { json, raw, text } from 'body-parser';
 import cookieParser from 'cookie-parser';
 import type { NextFunction, Request, Response } from 'express';
 import { Logger } from 'nestjs-pino';
@@ -43,6 +43,9 @@ export async function createApp(
   // Bulk tenant imports (10,000 tenants with their installations) are the one body allowed past 1 MiB.
   app.use('/api/tenants', json({ limit: IMPORT_BODY_LIMIT, strict: false, reviver: refusePrototypeKeys }));
   app.use('/api/tenants', text({ limit: IMPORT_BODY_LIMIT, type: ['text/csv', 'text/plain'] }));
+  // Slack signs the raw bytes of its form-encoded requests: they stay a Buffer, whatever their content type, until
+  // the signature is checked (src/slack/slack-request.verifier.ts).
+  app.use(['/api/slack/commands', '/api/slack/interactions'], raw({ type: () => true, limit: BODY_LIMIT }));
   app.useBodyParser('json', { limit: BODY_LIMIT, strict: false, reviver: refusePrototypeKeys });
   app.useBodyParser('text', { limit: BODY_LIMIT, type: ['text/csv', 'text/plain'] });
   app.use(cookieParser());

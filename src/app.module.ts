@@ -32,6 +32,7 @@ import { TenantsModule } from './tenants/tenants.module';
 import { UsersModule } from './users/users.module';
 import { PeopleModule } from './people/people.module';
 import { CommentsModule } from './comments/comments.module';
+import { SlackModule } from './slack/slack.module';
 import { WebUiModule } from './web-ui/web-ui.module';
 import { WebhooksModule } from './webhooks/webhooks.module';
 
@@ -83,6 +84,7 @@ export class AppModule {
         UsersModule,
         PeopleModule,
         CommentsModule,
+        SlackModule,
         AuditModule,
         OperationsModule,
         ConnectorsModule,

@@ -69,7 +69,7 @@ export class ChangeRequestsController {
   @HttpCode(200)
   @Access(...CHECKERS)
   reject(@CurrentPrincipal() p: Principal, @UuidParam('id') id: string, @Body() dto: RejectDto) {
-    return this.crs.command(p, id, { type: 'reject', comment: dto.comment });
+    return this.crs.command(p, id, { type: 'reject', comment: dto.comment, planHash: dto.planHash });
   }
 
   @Post(':id/cancel')

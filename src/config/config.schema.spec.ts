@@ -71,4 +71,28 @@ describe('loadConfig', () => {
   it('requires admin email and password together', () => {
     expect(() => loadConfig({ WAVEGATE_ADMIN_EMAIL: 'a@b.c' }, dir())).toThrow(/set both or neither/);
   });
+
+  it('reads the Slack signing secret only in its own shape, never echoing a wrong one', () => {
+    const cwd = dir();
+    expect(loadConfig({}, cwd).slack).toBeUndefined();
+    const secret = '8f742231b10e8888abcd99yyyzzz85a5'.replace(/[yz]/g, 'e');
+    expect(loadConfig({ WAVEGATE_SLACK_SIGNING_SECRET: secret }, cwd).slack).toEqual({
+      signingSecret: secret,
+      responseOrigins: ['https://hooks.slack.com'],
+    });
+    let message = '';
+    try {
+      loadConfig({ WAVEGATE_SLACK_SIGNING_SECRET: 'xoxb-not-a-signing-secret' }, cwd);
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    expect(message).toMatch(/WAVEGATE_SLACK_SIGNING_SECRET: expected the Slack app's signing secret/);
+    expect(message).not.toContain('xoxb-not-a-signing-secret');
+    expect(() =>
+      loadConfig(
+        { WAVEGATE_SLACK_SIGNING_SECRET: secret, WAVEGATE_SLACK_RESPONSE_ORIGINS: 'hooks.slack.com' },
+        cwd,
+      ),
+    ).toThrow(/WAVEGATE_SLACK_RESPONSE_ORIGINS: "hooks.slack.com" is not an origin/);
+  });
 });

@@ -49,6 +49,15 @@ export interface AppConfig {
   providerTimeoutMs: number;
   providerAttempts: number;
   providerBackoffMs: number;
+  /** Slack approvals (ADR 0017); absent when WAVEGATE_SLACK_SIGNING_SECRET is not set. Never returned by any API. */
+  slack?: SlackConfig;
+}
+
+export interface SlackConfig {
+  /** The Slack app's signing secret: verifies the `v0` signature of Slack's requests. Never logged or returned. */
+  signingSecret: string;
+  /** Origins a Slack `response_url` may point to (the ephemeral answers are posted there); anything else is ignored. */
+  responseOrigins: string[];
 }
 
 export class ConfigError extends Error {
@@ -161,6 +170,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   const archiveKeepHourlySeconds = int('WAVEGATE_ARCHIVE_KEEP_HOURLY_SECONDS', 86400, 0, 365 * 86400);
   const archiveKeepDailyDays = int('WAVEGATE_ARCHIVE_KEEP_DAILY_DAYS', 30, 0, 3650);
   const captureKeepSeconds = int('WAVEGATE_CAPTURE_KEEP_SECONDS', 3600, 0, 365 * 86400);
+  const slack = slackConfig(env, problems);
 
   if (problems.length > 0) throw new ConfigError(problems);
 
@@ -201,7 +211,41 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     providerTimeoutMs,
     providerAttempts,
     providerBackoffMs,
+    ...(slack ? { slack } : {}),
   };
+}
+
+// Slack's signing secrets are 32 hex characters; any other shape is a copy-paste slip (a bot token, a client secret).
+const SLACK_SECRET_RE = /^[0-9a-f]{32,64}$/i;
+
+function slackConfig(env: NodeJS.ProcessEnv, problems: string[]): SlackConfig | undefined {
+  const secret = env.WAVEGATE_SLACK_SIGNING_SECRET?.trim() ?? '';
+  const rawOrigins = env.WAVEGATE_SLACK_RESPONSE_ORIGINS?.trim() || 'https://hooks.slack.com';
+  const responseOrigins: string[] = [];
+  for (const o of rawOrigins
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean)) {
+    try {
+      const u = new URL(o);
+      if ((u.protocol !== 'https:' && u.protocol !== 'http:') || u.origin !== o.replace(/\/+$/, ''))
+        throw new Error();
+      responseOrigins.push(u.origin);
+    } catch {
+      problems.push(
+        `WAVEGATE_SLACK_RESPONSE_ORIGINS: "${o}" is not an origin such as https://hooks.slack.com`,
+      );
+    }
+  }
+  if (secret === '') return undefined;
+  if (!SLACK_SECRET_RE.test(secret)) {
+    // The value itself is never echoed: it is a secret even when it is the wrong one.
+    problems.push(
+      "WAVEGATE_SLACK_SIGNING_SECRET: expected the Slack app's signing secret (32 hex characters, under Basic Information → App Credentials)",
+    );
+    return undefined;
+  }
+  return { signingSecret: secret, responseOrigins };
 }
 
 // Embedded mode: the secret is generated once into the data folder, readable by the owner only.

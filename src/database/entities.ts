@@ -21,7 +21,7 @@ import {
 } from '../rollouts/rollout.entity';
 import { SignalEntity } from '../signals/signal.entity';
 import { ChangeRequestCommentEntity } from '../comments/comment.entity';
-import { SlackLinkEntity } from '../slack/slack-link.entity';
+import { SlackLinkCodeEntity, SlackLinkEntity } from '../slack/slack-link.entity';
 import {
   ConnectorCaptureEntity,
   DataConnectorEntity,
@@ -73,6 +73,7 @@ export const ENTITIES = [
   ErasureReceiptEntity,
   ChangeRequestCommentEntity,
   SlackLinkEntity,
+  SlackLinkCodeEntity,
   DataConnectorEntity,
   DataConnectorProposalEntity,
   ConnectorCaptureEntity,

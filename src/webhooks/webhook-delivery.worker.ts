@@ -204,16 +204,22 @@ export class WebhookDeliveryWorker implements OnApplicationBootstrap, BeforeAppl
       }
       return out;
     });
-    const slack = jobs.filter((j) => j.sub.format === 'slack');
-    if (slack.length > 0) {
+    const crJobs = jobs.filter((j) => j.event.type.startsWith('change_request.'));
+    if (crJobs.length > 0) {
       try {
         const enriched = await this.tx.read((m) =>
           this.enricher.enrich(
             m,
-            slack.map((j) => j.event),
+            crJobs.map((j) => j.event),
           ),
         );
-        for (const j of slack) j.event = enriched.get(j.event.id) ?? j.event;
+        for (const j of crJobs) {
+          const e = enriched.get(j.event.id);
+          if (!e) continue;
+          // Slack gets everything a message shows; json gets the committed event plus the people by name.
+          j.event =
+            j.sub.format === 'slack' ? e : { ...j.event, data: { ...j.event.data, people: e.data.people } };
+        }
       } catch (e) {
         // A nicer message is not worth a stuck queue: send what the event says.
         this.logger.warn(`webhook enrichment failed, sending events as they are: ${String(e)}`);
@@ -257,6 +263,7 @@ export class WebhookDeliveryWorker implements OnApplicationBootstrap, BeforeAppl
         deliveryId: job.delivery.id,
         attempt,
       },
+      { approvalButtons: this.config.slack !== undefined },
     );
     const result = await send(job.sub.url, headers, body, job.policy);
     const outcome: AttemptOutcome =

@@ -1,4 +1,4 @@
-import { formatBody, WebhookEvent } from './domain/payload.formatter';
+import { formatBody, MessageOptions, WebhookEvent } from './domain/payload.formatter';
 import { sign, SIGNATURE_HEADER } from './domain/signature';
 import { WebhookFormat } from './webhook.entity';
 
@@ -12,8 +12,9 @@ export function buildRequest(
   publicUrl: string,
   now: Date,
   meta: { deliveryId: string; attempt: number },
+  options: MessageOptions = {},
 ): { body: string; headers: Record<string, string> } {
-  const body = formatBody(format, event, publicUrl);
+  const body = formatBody(format, event, publicUrl, options);
   return {
     body,
     headers: {

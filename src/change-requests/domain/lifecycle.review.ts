@@ -111,6 +111,16 @@ export function onReject(cr: CrSnapshot, command: CrCommandOf<'reject'>, actor: 
       { field: 'comment', reason: 'must not be empty' },
     ]);
   }
+  // Optional for the API (a rejection stops the CR whatever its plan); Slack's Reject button always names the plan
+  // its message showed, so a stale button cannot reject a plan the checker never saw.
+  if (command.planHash !== undefined && command.planHash !== cr.planHash) {
+    throw conflict(
+      CR_ERROR_CODES.STALE_PLAN,
+      `The plan changed since you looked at it (you rejected ${short(command.planHash)}, the current plan is ` +
+        `${short(cr.planHash)}, revision ${cr.revision}). Review the current plan first.`,
+      [{ field: 'planHash', reason: `does not match the current plan hash ${cr.planHash}` }],
+    );
+  }
   return { ...result(cr, { ...cr, status: 'rejected' }, 'change_request.rejected'), reason: comment };
 }
 

@@ -351,6 +351,18 @@ describe('change request lifecycle', () => {
       expect(d.reason).toBe('wrong app ids');
     });
 
+    it('refuses a rejection that names another plan (409 STALE_PLAN) and accepts the current one', () => {
+      const e = expectRefused(
+        () => decide(cr(), { type: 'reject', comment: 'no', planHash: HASH_B }, bob, at(HOUR)),
+        'conflict',
+        'CHANGE_REQUEST.STALE_PLAN',
+      );
+      expect(e.details?.[0].field).toBe('planHash');
+      expect(
+        decide(cr(), { type: 'reject', comment: 'no', planHash: HASH_A }, bob, at(HOUR)).next.status,
+      ).toBe('rejected');
+    });
+
     it('lets a late objection reject an approved CR before it starts', () => {
       expect(decide(approved(), { type: 'reject', comment: 'wait' }, carol, at(2 * HOUR)).next.status).toBe(
         'rejected',

@@ -126,7 +126,8 @@ export type CrCommand =
   | { type: 'submit' }
   | { type: 'edit'; planHash: string; requiredApprovals?: number }
   | { type: 'approve'; planHash: string; comment?: string }
-  | { type: 'reject'; comment: string }
+  /** `planHash`, when given, must be the current plan's: a rejection of a plan the checker did not see is refused. */
+  | { type: 'reject'; comment: string; planHash?: string }
   | { type: 'cancel'; reason?: string }
   | { type: 'expire' }
   | { type: 'execute' }

@@ -127,6 +127,13 @@ export class RejectDto {
   @IsString()
   @MaxLength(5000)
   comment!: string;
+
+  @ApiPropertyOptional({
+    description: 'the plan hash rejected; when given, a different current plan is a 409',
+  })
+  @IsOptional()
+  @Matches(PLAN_HASH_PATTERN, { message: 'must be a plan hash (64 lower-case hex characters)' })
+  planHash?: string;
 }
 
 /** Emergency path (design rule 8): an admin runs a reversible change without approval, naming the incident. */

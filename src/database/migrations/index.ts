@@ -8,6 +8,7 @@ import { ChangeCapture1764400600000 } from './1764400600000-change-capture';
 import { Providers1764401000000 } from './1764401000000-providers';
 import { DataConnectors1764401100000 } from './1764401100000-data-connectors';
 import { CommentsSlackLinks1764401300000 } from './1764401300000-comments-slack-links';
+import { SlackLinkCodes1764401300001 } from './1764401300001-slack-link-codes';
 
 // Every migration, in order. Migrations move forward only and are never edited once landed (STYLE.md habit 7).
 export const MIGRATIONS = [
@@ -21,4 +22,5 @@ export const MIGRATIONS = [
   Providers1764401000000,
   DataConnectors1764401100000,
   CommentsSlackLinks1764401300000,
+  SlackLinkCodes1764401300001,
 ];

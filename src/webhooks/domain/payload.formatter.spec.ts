@@ -36,6 +36,7 @@ describe('webhook payloads', () => {
         targetCount: 12,
         shareOfTenants: 0.034,
         irreversible: true,
+        people: { actor: { id: 'user:u1', name: 'Alice', email: 'alice@x' } },
       }),
       'https://wavegate.example/',
     );
@@ -134,5 +135,83 @@ describe('webhook payloads', () => {
     ) as SlackPayload;
     expect(body.text).toBe('Wavegate: user.created — `user` u9 by user:u1');
     expect(body.blocks[0]).toMatchObject({ type: 'header' });
+  });
+
+  describe('people by name and approval buttons (issue 15)', () => {
+    const CR = '3f2b8c4e-1d2a-4b5c-9e8f-0a1b2c3d4e5f';
+    const HASH = 'c0ffee'.repeat(10) + 'abcd';
+    const person = (id: string, name: string) => ({ id: `user:${id}`, name, email: `${id}@x` });
+    const pending = (type: string, extra: Record<string, unknown> = {}): WebhookEvent => ({
+      ...event(type, {
+        id: CR,
+        title: 'Retire insight',
+        operation: 'installation.deactivate',
+        status: 'pending',
+        revision: 3,
+        planHash: HASH,
+        requiredApprovals: 2,
+        approvalCount: 1,
+        author: 'user:a',
+        people: {
+          actor: person('c', 'Carol Checker'),
+          author: person('a', 'Alice Author'),
+          approvers: [person('c', 'Carol Checker')],
+        },
+        ...extra,
+      }),
+      entityId: CR,
+    });
+
+    it('names the actor, the author and the approvers, and shows the plan hash and revision', () => {
+      const p = slackPayload(pending('change_request.approval_added'), 'http://h');
+      const s = flat(p);
+      expect(s).toContain('By *Carol Checker*');
+      expect(s).toContain('*Author*\\nAlice Author');
+      expect(s).toContain('*Approvals*\\n1 of 2: Carol Checker');
+      expect(s).toContain('*Plan*\\n`c0ffeec0ffee` · revision 3');
+      expect(p.text).toContain('by Carol Checker · author Alice Author');
+      expect(s).not.toContain('wavegate_approve');
+    });
+
+    it('carries Approve and Reject buttons bound to the shown plan hash only when asked and only while pending', () => {
+      const p = slackPayload(pending('change_request.submitted'), 'http://h', { approvalButtons: true });
+      const actions = p.blocks.find((b) => b.type === 'actions') as { elements: Record<string, unknown>[] };
+      expect(actions.elements.map((e) => e.action_id)).toEqual([
+        'wavegate_approve',
+        'wavegate_reject',
+        'open_change_request',
+      ]);
+      expect(JSON.parse(actions.elements[0].value as string)).toEqual({ id: CR, planHash: HASH });
+      expect(actions.elements[1].value).toBe(actions.elements[0].value);
+      expect(JSON.stringify(actions.elements[0].confirm)).toContain('c0ffeec0ffee');
+      expect(p.blocks.find((b) => b.type === 'input')).toMatchObject({ block_id: 'wavegate_reject_reason' });
+      const approved = slackPayload(pending('change_request.approved', { status: 'approved' }), 'http://h', {
+        approvalButtons: true,
+      });
+      expect(flat(approved)).not.toContain('wavegate_approve');
+      expect(approved.blocks.some((b) => b.type === 'input')).toBe(false);
+    });
+
+    it('gives a comment its own headline, with the commenter and the people mentioned', () => {
+      const p = slackPayload(
+        pending('change_request.commented', {
+          comment: '@Dan can you check wave 2?',
+          commentBy: 'user:c',
+          mentions: ['user:d'],
+          people: { actor: person('c', 'Carol Checker'), mentions: [person('d', 'Dan Checker')] },
+        }),
+        'http://h',
+        { approvalButtons: true },
+      );
+      expect(p.blocks[0]).toMatchObject({ text: { text: '💬 New comment: Deactivate app installations' } });
+      const s = flat(p);
+      expect(s).toContain('*Carol Checker* commented, mentioning *Dan Checker*:');
+      expect(s).toContain('> @Dan can you check wave 2?');
+      expect(s).not.toContain('*Approvals*');
+      expect(s).not.toContain('wavegate_approve');
+      expect(p.text).toMatch(
+        /^New comment: Deactivate app installations — "Retire insight" · by Carol Checker/,
+      );
+    });
   });
 });

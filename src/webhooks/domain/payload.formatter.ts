@@ -1,5 +1,12 @@
 // The bodies a subscription receives (issue 8): `json` is the event itself; `slack` is a Slack incoming-webhook
 // message (`text` fallback plus Block Kit `blocks`). Pure: no clock, no config beyond the public URL passed in.
+import {
+  APPROVE_ACTION,
+  buttonValue,
+  REJECT_ACTION,
+  REJECT_REASON_ACTION,
+  REJECT_REASON_BLOCK,
+} from '../../slack/domain/slack-interaction';
 
 export interface WebhookEvent {
   id: string;
@@ -43,6 +50,32 @@ export interface ChangeRequestEventData {
   comment?: string;
   requiredApprovals?: number;
   approvals?: unknown;
+  approvalCount?: number;
+  planHash?: string;
+  revision?: number;
+  /** On `change_request.commented`: the comment's author and the people it mentions (actor ids). */
+  commentBy?: unknown;
+  mentions?: unknown;
+  /** Added by the delivery worker (WebhookEventEnricher): the people of the event, by name. */
+  people?: EventPeople;
+}
+
+/** The people of an event by name, each `{id, name, email}` (issue 15); any of them may be missing. */
+export interface EventPeople {
+  /** Who did it (the event's actor). */
+  actor?: unknown;
+  author?: unknown;
+  /** The approvers of the event's revision at the time of the event. */
+  approvers?: unknown[];
+  commentBy?: unknown;
+  mentions?: unknown[];
+  breakGlassBy?: unknown;
+  reviewBy?: unknown;
+}
+
+export interface MessageOptions {
+  /** Approve / Reject buttons on a pending CR's message (only when Slack's signing secret is configured). */
+  approvalButtons?: boolean;
 }
 
 export interface JsonPayload {
@@ -72,6 +105,13 @@ export type SlackBlock =
   | { type: 'header'; text: TextObject }
   | { type: 'section'; text?: TextObject; fields?: TextObject[] }
   | { type: 'actions'; elements: Array<Record<string, unknown>> }
+  | {
+      type: 'input';
+      block_id: string;
+      optional: boolean;
+      label: TextObject;
+      element: Record<string, unknown>;
+    }
   | { type: 'context'; elements: TextObject[] };
 
 export interface SlackPayload {
@@ -119,7 +159,11 @@ const CR_HEADLINES: Record<string, [string, string]> = {
   rollback_started: ['↩️', 'Rollback started'],
   rolled_back: ['↩️', 'Rolled back'],
   break_glass_reviewed: ['🔍', 'Break-glass reviewed'],
+  commented: ['💬', 'New comment'],
 };
+
+// A message showing a pending CR's current plan carries the buttons; these events always carry its plan hash.
+const BUTTON_EVENTS = new Set(['submitted', 'edited', 'approval_added']);
 
 /** Slack mrkdwn control characters (https://api.slack.com/reference/surfaces/formatting#escaping). */
 export const escapeMrkdwn = (s: string): string =>
@@ -154,7 +198,15 @@ function waveOf(d: ChangeRequestEventData): { index?: number; size?: number } {
 function reviewOf(d: ChangeRequestEventData): { by?: string; outcome?: string } {
   if (!d.review || typeof d.review !== 'object') return {};
   const r = d.review as Record<string, unknown>;
-  return { by: personName(r.by), outcome: str(r.outcome) };
+  return { by: personName(d.people?.reviewBy) ?? personName(r.by), outcome: str(r.outcome) };
+}
+
+const names = (v: unknown): string[] =>
+  Array.isArray(v) ? v.map(personName).filter((n): n is string => n !== undefined) : [];
+
+/** The event's actor by name: enriched when possible, "Wavegate" for the engine, else the raw actor id. */
+function actorName(e: WebhookEvent, d: ChangeRequestEventData): string {
+  return personName(d.people?.actor) ?? (e.actor === 'system' ? 'Wavegate' : e.actor);
 }
 
 export function changeRequestUrl(publicUrl: string, id: string): string {
@@ -165,12 +217,12 @@ export function isBreakGlass(data: Record<string, unknown>): boolean {
   return Boolean(data.breakGlass);
 }
 
-export function slackPayload(e: WebhookEvent, publicUrl: string): SlackPayload {
-  if (e.type.startsWith('change_request.')) return changeRequestMessage(e, publicUrl);
+export function slackPayload(e: WebhookEvent, publicUrl: string, options: MessageOptions = {}): SlackPayload {
+  if (e.type.startsWith('change_request.')) return changeRequestMessage(e, publicUrl, options);
   return genericMessage(e);
 }
 
-function changeRequestMessage(e: WebhookEvent, publicUrl: string): SlackPayload {
+function changeRequestMessage(e: WebhookEvent, publicUrl: string, options: MessageOptions): SlackPayload {
   const d = e.data as ChangeRequestEventData;
   const suffix = e.type.slice('change_request.'.length);
   const breakGlass = isBreakGlass(e.data);
@@ -191,7 +243,13 @@ function changeRequestMessage(e: WebhookEvent, publicUrl: string): SlackPayload 
   const id = str(d.changeRequestId) ?? (e.entityType === 'change_request' ? e.entityId : undefined);
   const url = id ? changeRequestUrl(publicUrl, id) : undefined;
   const title = str(d.title) ?? (id ? `Change request ${id}` : 'Change request');
-  const author = personName(d.author) ?? '—';
+  const author = personName(d.people?.author) ?? personName(d.author) ?? '—';
+  const actor = actorName(e, d);
+  const approvers = names(d.people?.approvers);
+  const commenter =
+    personName(d.people?.commentBy) ?? personName(d.people?.actor) ?? personName(d.commentBy) ?? actor;
+  const mentioned = d.people?.mentions ? names(d.people.mentions) : names(d.mentions);
+  const planHash = str(d.planHash);
   const targetCount = num(d.targetCount);
   const share = num(d.shareOfTenants);
   const sharePct = share === undefined ? undefined : share <= 1 ? share * 100 : share;
@@ -204,13 +262,21 @@ function changeRequestMessage(e: WebhookEvent, publicUrl: string): SlackPayload 
       : undefined);
 
   const lines = [url ? `*<${url}|${escapeMrkdwn(title)}>*` : `*${escapeMrkdwn(title)}*`];
+  if (suffix === 'commented') {
+    lines.push(
+      `*${escapeMrkdwn(commenter)}* commented${mentioned.length ? `, mentioning ${mentioned.map((n) => `*${escapeMrkdwn(n)}*`).join(', ')}` : ''}:`,
+    );
+  } else {
+    lines.push(`By *${escapeMrkdwn(actor)}*`);
+  }
   if (breakGlass) {
+    const breaker = personName(d.people?.breakGlassBy);
     const reviewed =
       suffix === 'break_glass_reviewed'
         ? `; reviewed by ${escapeMrkdwn(review.by ?? '—')}: *${escapeMrkdwn(review.outcome ?? '—')}*`
         : '; must be reviewed';
     lines.push(
-      `:rotating_light: *Break-glass:* executed without approval${incident ? ` — incident ${escapeMrkdwn(incident)}` : ''}${reviewed}`,
+      `:rotating_light: *Break-glass:* executed without approval${breaker ? ` by ${escapeMrkdwn(breaker)}` : ''}${incident ? ` — incident ${escapeMrkdwn(incident)}` : ''}${reviewed}`,
     );
   }
   if (reason) lines.push(`> ${escapeMrkdwn(clip(reason, 500))}`);
@@ -231,6 +297,21 @@ function changeRequestMessage(e: WebhookEvent, publicUrl: string): SlackPayload 
     { type: 'mrkdwn', text: `*Status*\n${escapeMrkdwn(str(d.status) ?? suffix)}` },
   ];
   if (wave.size !== undefined) fields.push({ type: 'mrkdwn', text: `*Wave size*\n${wave.size}` });
+  const required = num(d.requiredApprovals);
+  if (required !== undefined && suffix !== 'commented') {
+    const count = num(d.approvalCount) ?? approvers.length;
+    fields.push({
+      type: 'mrkdwn',
+      text: `*Approvals*\n${count} of ${required}${approvers.length ? `: ${approvers.map(escapeMrkdwn).join(', ')}` : ''}`,
+    });
+  }
+  if (planHash) {
+    const rev = num(d.revision);
+    fields.push({
+      type: 'mrkdwn',
+      text: `*Plan*\n\`${escapeMrkdwn(planHash.slice(0, 12))}\`${rev === undefined ? '' : ` · revision ${rev}`}`,
+    });
+  }
 
   const headline = `${emoji} ${label}: ${operation}`;
   const blocks: SlackBlock[] = [
@@ -238,10 +319,58 @@ function changeRequestMessage(e: WebhookEvent, publicUrl: string): SlackPayload 
     { type: 'section', text: { type: 'mrkdwn', text: clip(lines.join('\n'), 3000) } },
     { type: 'section', fields },
   ];
+  const buttons =
+    options.approvalButtons === true &&
+    id !== undefined &&
+    planHash !== undefined &&
+    str(d.status) === 'pending' &&
+    BUTTON_EVENTS.has(suffix);
+  if (buttons) {
+    // The reason box is read from the payload's `state` when Reject is pressed (lifecycle rule 4 needs a reason).
+    blocks.push({
+      type: 'input',
+      block_id: REJECT_REASON_BLOCK,
+      optional: true,
+      label: { type: 'plain_text', text: 'Reason (needed to reject)' },
+      element: { type: 'plain_text_input', action_id: REJECT_REASON_ACTION, max_length: 3000 },
+    });
+  }
   if (url) {
+    const value = buttons ? buttonValue({ id: id as string, planHash: planHash as string }) : '';
+    const short = (planHash ?? '').slice(0, 12);
     blocks.push({
       type: 'actions',
       elements: [
+        ...(buttons
+          ? [
+              {
+                type: 'button',
+                action_id: APPROVE_ACTION,
+                style: 'primary',
+                text: { type: 'plain_text', text: 'Approve' },
+                value,
+                confirm: {
+                  title: { type: 'plain_text', text: 'Approve this plan?' },
+                  text: {
+                    type: 'mrkdwn',
+                    text: clip(
+                      `You approve plan \`${escapeMrkdwn(short)}\` of *${escapeMrkdwn(title)}* as your linked Wavegate user. If the plan changed since this message, nothing is approved.`,
+                      300,
+                    ),
+                  },
+                  confirm: { type: 'plain_text', text: 'Approve' },
+                  deny: { type: 'plain_text', text: 'Cancel' },
+                },
+              },
+              {
+                type: 'button',
+                action_id: REJECT_ACTION,
+                style: 'danger',
+                text: { type: 'plain_text', text: 'Reject' },
+                value,
+              },
+            ]
+          : []),
         {
           type: 'button',
           action_id: 'open_change_request',
@@ -250,7 +379,7 @@ function changeRequestMessage(e: WebhookEvent, publicUrl: string): SlackPayload 
             text: suffix === 'submitted' ? 'Review and approve' : 'Open change request',
           },
           url,
-          ...(suffix === 'submitted' || suffix === 'halted' ? { style: 'primary' } : {}),
+          ...(!buttons && (suffix === 'submitted' || suffix === 'halted') ? { style: 'primary' } : {}),
         },
       ],
     });
@@ -258,7 +387,8 @@ function changeRequestMessage(e: WebhookEvent, publicUrl: string): SlackPayload 
   blocks.push(context(e));
   const text = [
     `${label}: ${operation} — "${escapeMrkdwn(title)}"`,
-    `by ${escapeMrkdwn(author)}`,
+    `by ${escapeMrkdwn(suffix === 'commented' ? commenter : actor)}`,
+    actor === author ? undefined : `author ${escapeMrkdwn(author)}`,
     targetCount === undefined ? undefined : `${targetCount} target${targetCount === 1 ? '' : 's'}`,
     irreversible ? 'IRREVERSIBLE' : undefined,
     breakGlass ? 'BREAK-GLASS' : undefined,
@@ -294,6 +424,11 @@ function genericMessage(e: WebhookEvent): SlackPayload {
 }
 
 /** The body bytes for a subscription's format. */
-export function formatBody(format: 'slack' | 'json', e: WebhookEvent, publicUrl: string): string {
-  return JSON.stringify(format === 'slack' ? slackPayload(e, publicUrl) : jsonPayload(e));
+export function formatBody(
+  format: 'slack' | 'json',
+  e: WebhookEvent,
+  publicUrl: string,
+  options: MessageOptions = {},
+): string {
+  return JSON.stringify(format === 'slack' ? slackPayload(e, publicUrl, options) : jsonPayload(e));
 }
