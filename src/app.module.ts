@@ -26,6 +26,7 @@ import { OfrepModule } from './ofrep/ofrep.module';
 import { OperationsModule } from './operations/operations.module';
 import { PoliciesModule } from './policies/policies.module';
 import { ProvidersModule } from './providers/providers.module';
+import { RestoresModule } from './restores/restores.module';
 import { RolloutsModule } from './rollouts/rollouts.module';
 import { SignalsModule } from './signals/signals.module';
 import { TenantsModule } from './tenants/tenants.module';
@@ -103,6 +104,7 @@ export class AppModule {
         WebhooksModule,
         BackupsModule,
         ArchiveModule,
+        RestoresModule,
       ],
       providers: [
         { provide: APP_GUARD, useClass: AccessGuard },

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
+import { conflict } from '../common/errors';
 import { TransactionRunner } from '../common/transaction';
-import { notRestorable } from './archive.errors';
+import { ARCHIVE_ERRORS, notRestorable } from './archive.errors';
 import { ArchiveEntry, ArchiveManifest, chainProblems } from './archive.manifest';
 import { ArchiveService } from './archive.service';
 import { CHANGE_COLUMNS, isoTime, RowChange, RowChangeRecord, toRowChange } from './capture.store';
@@ -8,6 +9,18 @@ import { safeBound } from './changes.service';
 import { applyChange, changesUpTo, emptyImage, freezeImage, imageFrom, TenantImage } from './tenant-image';
 
 export type { TenantImage } from './tenant-image';
+
+/** A captured row whose image does not parse is damaged: nothing may be rebuilt (and written) from it. */
+function readChange(r: RowChangeRecord): RowChange {
+  try {
+    return toRowChange(r);
+  } catch (e) {
+    const why = `captured change ${String(r.position)} of tenant ${r.tenant_id} (${r.table_name}) does not parse: ${(e as Error).message}`;
+    throw conflict(ARCHIVE_ERRORS.CORRUPT, `the capture is damaged: ${why}; refusing to restore from it`, [
+      { target: `tenant:${r.tenant_id}`, reason: why },
+    ]);
+  }
+}
 
 export interface RestorableWindow {
   /** The oldest moment whose state can be rebuilt. */
@@ -154,7 +167,7 @@ export class ArchiveReader {
           `SELECT ${CHANGE_COLUMNS} FROM row_changes WHERE position > ${pg ? '$1' : '?'} AND position <= ${pg ? '$2' : '?'} AND tenant_id IN (${marks}) ORDER BY position`,
           [after, bound, ...chunk],
         )) as RowChangeRecord[];
-        all.push(...rows.map(toRowChange));
+        all.push(...rows.map(readChange));
       }
       return all;
     });

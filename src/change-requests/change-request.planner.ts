@@ -8,6 +8,7 @@ import {
   PlatformRead,
   ResolvedTarget,
   TARGET_TYPES,
+  TargetInspection,
   TargetSelector,
   targetRef,
 } from '../operations/operation.types';
@@ -49,6 +50,12 @@ export interface BuiltPlan {
 
 const isObj = (v: unknown): v is Record<string, unknown> =>
   v !== null && typeof v === 'object' && !Array.isArray(v);
+
+/** The target with what the operation's inspection found about it (its plan `detail`). */
+const withDetail = (t: ResolvedTarget, seen: TargetInspection): ResolvedTarget => {
+  const detail = seen.detail.get(t.id);
+  return detail ? { ...t, detail: { ...t.detail, ...detail } } : t;
+};
 
 // The first kind found names the error code; the details list every offending target of every kind.
 const CODE_ORDER = ['WRONG_TARGET_TYPE', 'UNKNOWN_TARGET', 'DUPLICATE_TARGET', 'INELIGIBLE_TARGET'] as const;
@@ -139,6 +146,11 @@ export class ChangeRequestPlanner {
       if (!resolver) throw this.noInventory(op);
       const found = (await resolver.resolveSelector(m, selector)).map(overlay);
       targets = found.filter((t) => op.checkEligible(t, { now, params }) === null);
+      if (op.inspectTargets && targets.length > 0) {
+        const seen = await op.inspectTargets(m, { targets, unresolved: [] }, { now, params });
+        // A selected target the operation refuses is excluded, like one that is not eligible.
+        targets = targets.filter((t) => !seen.refused?.has(t.id)).map((t) => withDetail(t, seen));
+      }
       excluded = found.length - targets.length;
       if (targets.length === 0) {
         throw unprocessable(
@@ -148,10 +160,6 @@ export class ChangeRequestPlanner {
           [{ field: 'selector', reason: 'matches no eligible target' }],
         );
       }
-    }
-    if (op.inspectTargets) {
-      const found = await op.inspectTargets(m, targets, { now, params });
-      targets = targets.map((t) => (found.has(t.id) ? { ...t, detail: found.get(t.id) } : t));
     }
     const tenantResolver = this.registry.resolver('tenant');
     const activeTenants = tenantResolver?.countActiveTenants ? await tenantResolver.countActiveTenants(m) : 0;
@@ -255,32 +263,61 @@ export class ChangeRequestPlanner {
       } else ids.push(r.id);
     }
     const resolver = this.registry.resolver(op.targetType);
-    const resolved: ResolvedTarget[] = [];
+    const planned = new Map<string, ResolvedTarget>();
     if (ids.length > 0) {
       if (!resolver) throw this.noInventory(op);
       const found = await resolver.resolveIds(m, ids);
-      const unknown = ids.filter((id) => !found.has(id));
-      const why = unknown.length ? await resolver.explainUnknown(m, unknown) : new Map<string, string>();
-      for (const id of unknown) {
+      let unresolved = ids.filter((id) => !found.has(id));
+      const ineligible: typeof problems = [];
+      const judge = (t: ResolvedTarget) => {
+        const reason = op.checkEligible(t, { now, params });
+        if (reason)
+          ineligible.push({
+            kind: 'INELIGIBLE_TARGET',
+            target: targetRef(t),
+            reason: `not eligible for ${op.name}: ${reason}`,
+          });
+        else planned.set(t.id, t);
+      };
+      for (const id of ids) {
+        const t = found.get(id);
+        if (t) judge(overlay(t));
+      }
+      let why = new Map<string, string>();
+      if (op.inspectTargets) {
+        const seen = await op.inspectTargets(
+          m,
+          { targets: [...planned.values()], unresolved },
+          { now, params },
+        );
+        for (const id of unresolved) {
+          const t = seen.resolved?.get(id);
+          if (t) judge(t);
+        }
+        // A refused id is known to the operation (e.g. a purged tenant whose rows are gone): ineligible, not unknown.
+        const asked = new Set(unresolved);
+        unresolved = unresolved.filter((id) => !seen.resolved?.has(id) && !seen.refused?.has(id));
+        for (const [id, reason] of seen.refused ?? []) {
+          if (!planned.delete(id) && !asked.has(id)) continue;
+          ineligible.push({
+            kind: 'INELIGIBLE_TARGET',
+            target: `${op.targetType}:${id}`,
+            reason: `not eligible for ${op.name}: ${reason}`,
+          });
+        }
+        for (const [id, t] of planned) planned.set(id, withDetail(t, seen));
+        why = new Map(seen.unknown ?? []);
+      }
+      const ask = unresolved.filter((id) => !why.has(id));
+      if (ask.length > 0) for (const [id, r] of await resolver.explainUnknown(m, ask)) why.set(id, r);
+      for (const id of unresolved) {
         problems.push({
           kind: 'UNKNOWN_TARGET',
           target: `${op.targetType}:${id}`,
           reason: why.get(id) ?? 'not in the inventory',
         });
       }
-      for (const id of ids) {
-        const inInventory = found.get(id);
-        if (!inInventory) continue;
-        const t = overlay(inInventory);
-        const reason = op.checkEligible(t, { now, params });
-        if (reason)
-          problems.push({
-            kind: 'INELIGIBLE_TARGET',
-            target: targetRef(t),
-            reason: `not eligible for ${op.name}: ${reason}`,
-          });
-        else resolved.push(t);
-      }
+      problems.push(...ineligible);
     }
     if (problems.length > 0) {
       const kind = CODE_ORDER.find((k) => problems.some((p) => p.kind === k)) as Problem;
@@ -291,7 +328,8 @@ export class ChangeRequestPlanner {
         problems.map((p) => ({ target: p.target, reason: p.reason })),
       );
     }
-    return resolved;
+    // In the order listed.
+    return ids.map((id) => planned.get(id)).filter((t): t is ResolvedTarget => t !== undefined);
   }
 
   parseSelector(raw: unknown): TargetSelector {

@@ -78,6 +78,7 @@ export function buildPlan<P>(input: BuildPlanInput<P>): Plan {
       state: t.state,
       action,
       to,
+      // Only when given, so the plans (and hashes) of operations without detail stay as they were.
       ...(t.detail ? { detail: t.detail } : {}),
     };
     return p;

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
@@ -58,6 +59,8 @@ const LEDGER_LOCK_KEY = 774_300_117;
 export class TransactionRunner {
   private readonly sqliteMutex = new Mutex();
   private readonly listeners: Array<(events: CommittedEvent[]) => void> = [];
+  /** SQLite: the transaction the current async context runs in, while it is open (see `read`). */
+  private readonly openTx = new AsyncLocalStorage<{ manager: EntityManager; open: boolean }>();
 
   constructor(
     private readonly dataSource: DataSource,
@@ -80,6 +83,10 @@ export class TransactionRunner {
    */
   async read<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
     if (this.isPostgres) return work(this.dataSource.manager);
+    // Called from inside a use case's own transaction (e.g. the archive's reader while a restore is planned): read
+    // on that transaction. Waiting for the mutex it holds would wait forever.
+    const open = this.openTx.getStore();
+    if (open?.open) return work(open.manager);
     return this.sqliteMutex.runExclusive(() => work(this.dataSource.manager));
   }
 
@@ -94,23 +101,31 @@ export class TransactionRunner {
     const after: Array<() => void> = [];
     let committed: CommittedEvent[] = [];
     const now = this.clock.now();
-    const result = await this.dataSource.transaction(async (manager) => {
-      const tx: Tx = {
-        manager,
-        now,
-        audit: (e) => audits.push(e),
-        emit: (e) => events.push(e),
-        afterCommit: (fn) => after.push(fn),
-      };
-      const captureTx = !this.isPostgres && (await this.hasCaptureTx(manager));
-      // SQLite has no transaction id: the capture triggers read it from capture_tx while open = 1, and the
-      // committed state always has open = 0 (docs/decisions/0011-change-capture-triggers.md).
-      if (captureTx) await manager.query('UPDATE capture_tx SET tx = tx + 1, open = 1 WHERE id = 1');
-      const value = await work(tx);
-      if (audits.length > 0 || events.length > 0)
-        committed = await this.appendLedger(manager, audits, events);
-      if (captureTx) await manager.query('UPDATE capture_tx SET open = 0 WHERE id = 1');
-      return value;
+    const result = await this.dataSource.transaction((manager) => {
+      const open = { manager, open: true };
+      return this.openTx.run(open, async () => {
+        try {
+          const tx: Tx = {
+            manager,
+            now,
+            audit: (e) => audits.push(e),
+            emit: (e) => events.push(e),
+            afterCommit: (fn) => after.push(fn),
+          };
+          const captureTx = !this.isPostgres && (await this.hasCaptureTx(manager));
+          // SQLite has no transaction id: the capture triggers read it from capture_tx while open = 1, and the
+          // committed state always has open = 0 (docs/decisions/0011-change-capture-triggers.md).
+          if (captureTx) await manager.query('UPDATE capture_tx SET tx = tx + 1, open = 1 WHERE id = 1');
+          const value = await work(tx);
+          if (audits.length > 0 || events.length > 0)
+            committed = await this.appendLedger(manager, audits, events);
+          if (captureTx) await manager.query('UPDATE capture_tx SET open = 0 WHERE id = 1');
+          return value;
+        } finally {
+          // Work started inside and still running later (a timer) must not read on a finished transaction.
+          open.open = false;
+        }
+      });
     });
     for (const l of this.listeners) l(committed);
     for (const fn of after) fn();

@@ -3,15 +3,15 @@
 // SHA-256) and the rows it will write, overwrite and remove; the approval binds to exactly those captures. Before
 // writing, the tenant's rows as they are now are captured too, so a rollback puts them back.
 import { EntityManager } from 'typeorm';
-import { ErrorDetail, unprocessable } from '../common/errors';
+import { unprocessable } from '../common/errors';
 import { ParamsReader } from '../operations/operation.params';
 import {
   CaptureRef,
   ExternalCallContext,
   Operation,
   PlannedTarget,
-  ResolvedTarget,
   TargetDetail,
+  TargetInspection,
 } from '../operations/operation.types';
 import { ConnectorsService } from './connectors.service';
 
@@ -80,9 +80,9 @@ export function connectorRestoreOperation(connectors: ConnectorsService): Operat
       t.state === 'purged'
         ? 'purged in Wavegate: its data key is destroyed, so its captures cannot be read'
         : null,
-    async inspectTargets(m: EntityManager, targets: readonly ResolvedTarget[], ctx) {
-      const out = new Map<string, TargetDetail>();
-      const details: ErrorDetail[] = [];
+    async inspectTargets(m: EntityManager, { targets }, ctx): Promise<TargetInspection> {
+      const detail = new Map<string, TargetDetail>();
+      const refused = new Map<string, string>();
       await connectors.connector(m, ctx.params.connector).catch((e: unknown) => {
         throw unprocessable('CHANGE_REQUEST.INVALID_PARAMS', `params.connector: ${(e as Error).message}`, [
           { field: 'params.connector', reason: (e as Error).message },
@@ -93,15 +93,12 @@ export function connectorRestoreOperation(connectors: ConnectorsService): Operat
           excludeReason: BEFORE_RESTORE,
         });
         if (!latest) {
-          details.push({
-            target: `tenant:${t.id}`,
-            reason: `no capture of its rows through connector ${ctx.params.connector}`,
-          });
+          refused.set(t.id, `no capture of its rows through connector ${ctx.params.connector}`);
           continue;
         }
         try {
           const { counts } = await connectors.preview(m, latest.id);
-          out.set(t.id, {
+          detail.set(t.id, {
             captureId: latest.id,
             captureHash: latest.hash,
             capturedAt: latest.createdAt.toISOString(),
@@ -112,19 +109,10 @@ export function connectorRestoreOperation(connectors: ConnectorsService): Operat
             unchanged: counts.unchanged,
           });
         } catch (e) {
-          details.push({ target: `tenant:${t.id}`, reason: e instanceof Error ? e.message : String(e) });
+          refused.set(t.id, e instanceof Error ? e.message : String(e));
         }
       }
-      if (details.length > 0) {
-        throw unprocessable(
-          'CHANGE_REQUEST.INELIGIBLE_TARGET',
-          `${details.length} target(s) cannot be restored through ${ctx.params.connector}: ${details
-            .map((d) => `${d.target} ${d.reason}`)
-            .join('; ')}`,
-          details,
-        );
-      }
-      return out;
+      return { detail, refused };
     },
     describe: (t) => {
       const d = t.detail;

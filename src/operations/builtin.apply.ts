@@ -10,7 +10,7 @@ import { SnapshotsService, TenantRows } from '../snapshots/snapshots.service';
 import { ErasureReceiptEntity } from '../snapshots/snapshot.entity';
 import { InstallationEntity, TenantEntity } from '../tenants/tenant.entity';
 import { ChangeRequestApprovalEntity, ChangeRequestEntity } from '../change-requests/change-request.entity';
-import { DEFAULT_RETENTION_DAYS } from './builtin.operations';
+import { DEFAULT_RETENTION_DAYS, restoreSourceHandler, restoreSourceOf } from './builtin.operations';
 import { ExecutionContext, Operation, PlannedTarget } from './operation.types';
 
 /** What the engine hands apply/undo: the contract's context plus a place to report the snapshot taken. */
@@ -212,9 +212,21 @@ export function builtinExecutors(snapshots: SnapshotsService): Record<string, Bu
       undo: (t, ctx) => setInstallation(ctx, t, 'active', 'deactivated'),
     },
     'tenant.soft_delete': { apply: softDelete as BuiltinExecutor['apply'], undo: restore },
+    // The default source is the soft-delete snapshot (undone by a soft delete); any other source (a moment of the
+    // continuous archive) is applied and undone by its handler (builtin.operations.ts, `RestoreSource`).
     'tenant.restore': {
-      apply: restore,
-      undo: (t, ctx) => softDelete(t, ctx as EngineExecutionContext<{ retentionDays?: number }>),
+      apply: (t, ctx) => {
+        const source = restoreSourceOf(ctx.params);
+        if (source.kind === 'snapshot') return restore(t, ctx);
+        return restoreSourceHandler(source).apply(t, ctx as never);
+      },
+      undo: (t, ctx) => {
+        const source = restoreSourceOf(ctx.params);
+        if (source.kind === 'snapshot') {
+          return softDelete(t, ctx as EngineExecutionContext<{ retentionDays?: number }>);
+        }
+        return restoreSourceHandler(source).undo(t, ctx as never);
+      },
     },
     'tenant.purge': { apply: purge },
   };

@@ -44,8 +44,28 @@ export interface PlatformRead {
   detail: TargetDetail;
 }
 
-/** Facts about a target shown in the plan (flat, JSON scalars). */
-export type TargetDetail = Record<string, string | number | boolean | null>;
+/**
+ * Facts about one target that only I/O can tell (the capture a restore writes back, the rows it restores, overwrites
+ * and removes), shown in the plan beside action and state and covered by its hash. ADR 0015.
+ */
+// Plain JSON (stored in the plan as canonical JSON). Nested values are typed `object`, not a recursive JSON type:
+// the plan is a TypeORM column, and TypeORM's deep-partial types do not terminate on recursive ones.
+export type TargetDetail = { [key: string]: string | number | boolean | null | object };
+
+/** What `Operation.inspectTargets` answers, all keyed by target id. */
+export interface TargetInspection {
+  /** Facts per target, set as `detail` on the target and so in the plan. */
+  detail: Map<string, TargetDetail>;
+  /**
+   * Targets the inventory does not know that the operation resolved itself (a tenant deleted outright from the
+   * database, as the archive knew it). They are judged by `checkEligible` like the others.
+   */
+  resolved?: Map<string, ResolvedTarget>;
+  /** Why a target cannot be part of the plan: a listed one is refused (422 naming it), a selected one excluded. */
+  refused?: Map<string, string>;
+  /** Why an id neither the inventory nor the operation could resolve is unknown (replaces the resolver's reason). */
+  unknown?: Map<string, string>;
+}
 
 /** One target in the stored plan. `state` is what the engine compares with the inventory before applying (rule 6). */
 export interface PlannedTarget {
@@ -61,7 +81,7 @@ export interface PlannedTarget {
   action: string;
   /** The state the target will be in afterwards. */
   to: string;
-  /** Facts the plan shows beyond action and state (e.g. the capture a restore writes back and its row counts). */
+  /** Facts the plan shows beyond action and state (`Operation.inspectTargets`); absent when there are none. */
   detail?: TargetDetail;
 }
 
@@ -78,6 +98,8 @@ export interface ExecutionContext<P> {
   params: P;
   /** `crId:revision:target`; an operation applies to a target at most once per key. */
   idempotencyKey: string;
+  /** What the operation's `prefetch` read for this batch, by tenant id (absent when it has none). */
+  prefetched?: Map<string, unknown>;
 }
 
 /**
@@ -179,17 +201,29 @@ export interface Operation<P = Record<string, unknown>> {
   parseParams(params: Record<string, unknown>): P;
   /** null when eligible; otherwise the reason, written for the maker (`not soft-deleted (status active)`). */
   checkEligible(target: ResolvedTarget, ctx: PlanContext<P>): string | null;
+  /** How the target reads in the plan; `target.detail` holds what `inspectTargets` found. */
   describe(target: ResolvedTarget, ctx: PlanContext<P>): { action: string; to: string };
   /**
-   * Optional: what only I/O can tell about each eligible target, read while the plan is built (e.g. the rows a
-   * restore will write, overwrite and remove). Answers by target id, set as `ResolvedTarget.detail` and shown in the
-   * plan (so covered by its hash). Throws a 422 naming each target it refuses.
+   * Optional, the one place where planning does I/O beyond the inventory (ADR 0015). Called once per plan, after
+   * `checkEligible`, with the eligible targets the inventory resolved and the listed ids it does not know (always
+   * none for a selector). Answers facts per target (shown in the plan as `detail`, so covered by its hash), targets
+   * it resolved itself (a tenant deleted outright, as the archive knew it), refusals and reasons for unknown ids.
+   * A connector reads its latest capture and diffs it; a point-in-time restore reads the tenant at the moment.
    */
   inspectTargets?(
     m: EntityManager,
-    targets: readonly ResolvedTarget[],
+    request: { targets: readonly ResolvedTarget[]; unresolved: readonly string[] },
     ctx: PlanContext<P>,
-  ): Promise<Map<string, TargetDetail>>;
+  ): Promise<TargetInspection>;
+  /**
+   * Reads what the targets of a batch need from outside Wavegate's database (e.g. an archive on disk), made once per batch
+   * before its transaction opens (a slow read must not hold the SQLite writer); handed to `apply` as
+   * `ctx.prefetched`, keyed by tenant id. An error for a target belongs in the map: `apply` throws it.
+   */
+  prefetch?(
+    targets: readonly PlannedTarget[],
+    ctx: { params: P; changeRequestId: string },
+  ): Promise<Map<string, unknown>>;
   /** Engine issue: applies the operation to one target inside `ctx.tx`. */
   apply?(target: PlannedTarget, ctx: ExecutionContext<P>): Promise<void>;
   /** Engine issue: reverses `apply` for one target (reversible operations only). */

@@ -74,7 +74,8 @@ export class InDatabaseRunner {
     const crId = rollout.changeRequestId;
     const phase = rollout.phase;
     const fn = phase === 'apply' ? op.apply : op.undo;
-    if (!fn) return this.runCarefully(op, rollout, batch);
+    const prefetched = await this.prefetch(op, rollout, batch);
+    if (!fn) return this.runCarefully(op, rollout, batch, prefetched);
     try {
       return await this.tx.run(async (tx) => {
         if (!(await this.lease.guard(tx, crId, phase))) return 'stopped';
@@ -86,6 +87,7 @@ export class InDatabaseRunner {
             params: rollout.params,
             idempotencyKey: t.idempotencyKey,
             result: {},
+            ...(prefetched ? { prefetched } : {}),
           };
           await fn.call(op, t.planned, ctx as never);
           await markSucceeded(tx, rollout, t, ctx.result, false);
@@ -93,8 +95,21 @@ export class InDatabaseRunner {
         return 'ok';
       });
     } catch {
-      return this.runCarefully(op, rollout, batch);
+      return this.runCarefully(op, rollout, batch, prefetched);
     }
+  }
+
+  /** The operation's reads from outside the database for this batch, before its transaction opens (apply only). */
+  private async prefetch(
+    op: Operation<unknown>,
+    rollout: RolloutEntity,
+    batch: RolloutTargetEntity[],
+  ): Promise<Map<string, unknown> | undefined> {
+    if (!op.prefetch || rollout.phase !== 'apply') return undefined;
+    return op.prefetch(
+      batch.map((t) => t.planned),
+      { params: rollout.params, changeRequestId: rollout.changeRequestId },
+    );
   }
 
   /**
@@ -107,10 +122,12 @@ export class InDatabaseRunner {
     op: Operation<unknown>,
     rollout: RolloutEntity,
     batch: RolloutTargetEntity[],
+    prefetched?: Map<string, unknown>,
   ): Promise<'ok' | 'stopped'> {
     const crId = rollout.changeRequestId;
     const phase = rollout.phase;
     const fn = phase === 'apply' ? op.apply : op.undo;
+    if (prefetched === undefined) prefetched = await this.prefetch(op, rollout, batch);
     return this.tx.run(async (tx) => {
       if (!(await this.lease.guard(tx, crId, phase))) return 'stopped';
       for (const t of batch) {
@@ -142,6 +159,7 @@ export class InDatabaseRunner {
               params: rollout.params,
               idempotencyKey: t.idempotencyKey,
               result: {},
+              ...(prefetched ? { prefetched } : {}),
             };
             if (!fn) throw new Error(`operation ${op.name} has no ${phase === 'apply' ? 'apply' : 'undo'}`);
             await fn.call(op, t.planned, ctx as never);

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
-import { EntityManager, In } from 'typeorm';
+import { EntityManager, In, Not } from 'typeorm';
 import { deriveKey } from '../auth/token.codec';
 import { canonicalJson, sha256Hex } from '../common/canonical-json';
 import { conflict, notFound } from '../common/errors';
@@ -16,6 +16,9 @@ export interface TenantRows {
   tenant: Record<string, unknown>;
   installations: Record<string, unknown>[];
 }
+
+/** The reason of a snapshot taken before a point-in-time restore (raw tables, not entity rows). */
+export const TABLES_SNAPSHOT_REASON = 'tenant.restore:before';
 
 export const SNAPSHOT_ERRORS = {
   CORRUPT: 'SNAPSHOT.CORRUPT',
@@ -92,8 +95,60 @@ export class SnapshotsService {
     return { snapshot, rows: JSON.parse(json) as TenantRows };
   }
 
+  /** The latest snapshot of the tenant's entity rows (what the default `tenant.restore` restores from). */
   async latestFor(m: EntityManager, tenantId: string): Promise<TenantSnapshotEntity | null> {
-    return m.findOne(TenantSnapshotEntity, { where: { tenantId }, order: { createdAt: 'DESC' } });
+    return m.findOne(TenantSnapshotEntity, {
+      where: { tenantId, reason: Not(TABLES_SNAPSHOT_REASON) },
+      order: { createdAt: 'DESC' },
+    });
+  }
+
+  /**
+   * Keeps the tenant's rows as raw tables (every column by its database name; a table may be empty, e.g. a tenant
+   * whose rows were deleted outright), sealed like any snapshot: what a point-in-time restore writes back on undo.
+   */
+  async captureTables(
+    m: EntityManager,
+    tenantId: string,
+    tables: Record<string, Record<string, unknown>[]>,
+    changeRequestId: string | null,
+    now: Date,
+  ): Promise<TenantSnapshotEntity> {
+    const json = canonicalJson({ format: 'tables', tenantId, tables });
+    const key = await this.dataKey(m, tenantId, now);
+    const snap = Object.assign(new TenantSnapshotEntity(), {
+      id: randomUUID(),
+      tenantId,
+      changeRequestId,
+      reason: TABLES_SNAPSHOT_REASON,
+      hash: sha256Hex(json),
+      sealed: seal(key, Buffer.from(json, 'utf8'), `snapshot:${tenantId}`),
+      createdAt: now,
+    });
+    await m.insert(TenantSnapshotEntity, snap);
+    return snap;
+  }
+
+  /** The tables snapshot a change request took of the tenant before restoring it (latest first), decrypted and verified. */
+  async tablesTakenBy(
+    m: EntityManager,
+    tenantId: string,
+    changeRequestId: string,
+  ): Promise<{ snapshot: TenantSnapshotEntity; tables: Record<string, Record<string, unknown>[]> } | null> {
+    const row = await m.findOne(TenantSnapshotEntity, {
+      where: { tenantId, changeRequestId, reason: TABLES_SNAPSHOT_REASON },
+      order: { createdAt: 'DESC' },
+    });
+    if (!row) return null;
+    const { snapshot, rows } = await this.read(m, row.id);
+    const doc = rows as unknown as { format?: string; tables?: Record<string, Record<string, unknown>[]> };
+    if (doc.format !== 'tables' || !doc.tables) {
+      throw conflict(
+        SNAPSHOT_ERRORS.CORRUPT,
+        `snapshot ${row.id} of tenant ${tenantId} is not a tables snapshot`,
+      );
+    }
+    return { snapshot, tables: doc.tables };
   }
 
   /**
