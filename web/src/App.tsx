@@ -10,6 +10,7 @@ import { FlagsPage } from './pages/FlagsPage';
 import { InboxPage } from './pages/InboxPage';
 import { LoginPage } from './pages/LoginPage';
 import { NewChangeRequestPage } from './pages/NewChangeRequestPage';
+import { ProfilePage } from './pages/ProfilePage';
 import { TenantPage, TenantsPage } from './pages/TenantsPage';
 
 // Whether this browser signed in: only then is the session cookie worth checking, so that a first visit shows the
@@ -105,9 +106,9 @@ function Header() {
         ))}
       </nav>
       <div className="who" aria-label="Signed in as">
-        <span className="who-name" data-testid="user-name">
+        <Link to="/profile" className="who-name" data-testid="user-name" aria-current={loc.path === '/profile' ? 'page' : undefined}>
           {user.name}
-        </span>
+        </Link>
         <span className="who-roles" data-testid="user-roles">
           {user.roles.join(', ')}
         </span>
@@ -134,6 +135,7 @@ function Routes() {
   m = match('/flags/:key', p);
   if (m) return <FlagsPage flagKey={m.key} />;
   if (p === '/audit') return <AuditPage />;
+  if (p === '/profile') return <ProfilePage />;
   return (
     <section>
       <h1>Not found</h1>
