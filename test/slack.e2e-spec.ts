@@ -1,4 +1,6 @@
+import { DataSource } from 'typeorm';
 import { slackSignature } from '../src/slack/domain/slack-signature';
+import { SlackLinkCodeEntity } from '../src/slack/slack-link.entity';
 import {
   createActors,
   createApps,
@@ -435,6 +437,49 @@ describe('Slack approvals', () => {
       mentions: [
         { id: `user:${a.maker.id}`, name: person(a.maker.id).name, email: person(a.maker.id).email },
       ],
+    });
+  });
+
+  it('acts with the linked user as they are now: a lost checker role or a disabled user approves nothing', async () => {
+    const dana = await t.userToken(['checker']);
+    await linkSlack(dana.token, 'U0DANA');
+    const cr = await newCr(a.maker.token, 'Roles are read at the press');
+    const before = await state(cr.id);
+    await t
+      .http()
+      .patch(`/api/users/${dana.id}`)
+      .set(bearer(t.adminToken))
+      .send({ roles: ['viewer'] })
+      .expect(200);
+    const demoted = await press('U0DANA', 'approve', cr).expect(200);
+    expect(demoted.body.text).toMatch(/needs the checker role\. Nothing was approved\./);
+    await t
+      .http()
+      .patch(`/api/users/${dana.id}`)
+      .set(bearer(t.adminToken))
+      .send({ roles: ['checker'], disabled: true })
+      .expect(200);
+    const disabled = await press('U0DANA', 'approve', cr).expect(200);
+    expect(disabled.body.text).toBe(
+      'The Wavegate user linked to your Slack user is disabled. Nothing was approved.',
+    );
+    expect(await state(cr.id)).toEqual(before);
+  });
+
+  it('links nothing with an expired code', async () => {
+    const code = await t.http().post('/api/slack/link-code').set(bearer(a.checker3.token)).expect(201);
+    // Ten minutes pass (the service's clock is the system's; the stored expiry is moved instead).
+    await t.app
+      .get(DataSource)
+      .getRepository(SlackLinkCodeEntity)
+      .update({ userId: a.checker3.id }, { expiresAt: new Date(Date.now() - 1000) });
+    const res = await command('U0LATE', `link ${code.body.code as string}`).expect(200);
+    expect(res.body.text).toMatch(/unknown or expired.*Nothing was linked\./);
+    expect(
+      (await t.http().get('/api/slack/link').set(bearer(a.checker3.token)).expect(200)).body,
+    ).toMatchObject({
+      link: null,
+      pendingCodeExpiresAt: null,
     });
   });
 
