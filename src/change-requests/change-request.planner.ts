@@ -13,8 +13,8 @@ import {
   targetRef,
 } from '../operations/operation.types';
 import { PoliciesService } from '../policies/policies.service';
-import { validateHaltPolicy } from '../rollouts/domain/halt-policy';
-import { validateWaveSettings } from '../rollouts/domain/waves.planner';
+import { validateHaltPolicy } from './domain/halt-policy';
+import { validateWaveSettings } from './domain/waves.planner';
 import { approvalRequirement, ApprovalRequirement } from './domain/approval-policy';
 import { buildPlan, Plan } from './plan.builder';
 

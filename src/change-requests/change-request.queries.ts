@@ -9,7 +9,6 @@ import { crPeople, crPeopleIds, CrPeopleSource } from '../people/people.views';
 import { Clock } from '../common/clock';
 import { decodeCursor, encodeCursor } from '../common/cursor';
 import { Principal } from '../common/principal';
-import { RolloutsService } from '../rollouts/rollouts.service';
 import { breakGlassReviewRefusal } from './domain/break-glass-review';
 import { Actor, availableCommands, CrSnapshot, CrStatus, validApprovers } from './domain/lifecycle';
 import { toActor } from './change-request.actor';
@@ -17,6 +16,7 @@ import { ChangeRequestApprovalEntity, ChangeRequestEntity } from './change-reque
 import { changeRequestStore as store, toSnapshot } from './change-request.store';
 import { approvalsOf, loadChangeRequest } from './change-request.persistence';
 import type { Plan } from './plan.builder';
+import { ROLLOUT_PROGRESS, RolloutProgressReader } from './rollout-progress.port';
 
 export interface ListQuery {
   status?: CrStatus;
@@ -39,7 +39,7 @@ export class ChangeRequestQueries {
     private readonly dataSource: DataSource,
     @Inject(Clock) private readonly clock: Clock,
     // The wave engine (issue 4) adds live progress, per-wave counts and the halt reason once the CR has run.
-    @Optional() private readonly rollouts?: RolloutsService,
+    @Optional() @Inject(ROLLOUT_PROGRESS) private readonly rollouts?: RolloutProgressReader,
     // People by name (issue 15): `people` in every view.
     @Optional() private readonly peopleService?: PeopleService,
   ) {}

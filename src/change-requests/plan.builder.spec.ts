@@ -1,7 +1,7 @@
 import { canonicalJson, sha256Hex } from '../common/canonical-json';
 import { installationDeactivate, tenantPurge } from '../operations/builtin.operations';
 import type { ResolvedTarget } from '../operations/operation.types';
-import { DEFAULT_HALT_POLICY } from '../rollouts/domain/halt-policy';
+import { DEFAULT_HALT_POLICY } from './domain/halt-policy';
 import { planHash } from './domain/plan-hash';
 import { buildPlan } from './plan.builder';
 

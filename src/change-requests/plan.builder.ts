@@ -1,7 +1,7 @@
 // Builds the plan a checker approves: pure, from resolved targets (STYLE.md habit 1). The plan holds no ids or
 // timestamps minted at build time, so the same request against the same inventory gives the same planHash.
-import { buildWaves, ValidWaveSettings } from '../rollouts/domain/waves.planner';
-import type { HaltPolicy } from '../rollouts/domain/halt-policy';
+import { buildWaves, ValidWaveSettings } from './domain/waves.planner';
+import type { HaltPolicy } from './domain/halt-policy';
 import type {
   Operation,
   PlannedTarget,

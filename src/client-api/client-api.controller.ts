@@ -9,6 +9,7 @@ import { FlagMetricsService, parseErrorReports, parseMetrics } from '../flags/fl
 import { Snapshot, SnapshotService } from '../flags/snapshot.service';
 import { SignalsService } from '../signals/signals.service';
 import { clientEnvironment } from './client-principal';
+import { etagMatches } from './etag';
 
 export const HEARTBEAT_MS = 15_000;
 
@@ -17,16 +18,6 @@ function snapshotFor(snapshots: SnapshotService, p: Principal): Snapshot {
   const s = snapshots.get(env);
   if (!s) throw forbidden('CLIENT.UNKNOWN_ENVIRONMENT', `The token's environment ${env} does not exist`);
   return s;
-}
-
-/** `If-None-Match` holds the ETag (or a list of them, or `*`). */
-export function etagMatches(header: string | undefined, etag: string): boolean {
-  if (!header) return false;
-  if (header.trim() === '*') return true;
-  return header.split(',').some((t) => {
-    const v = t.trim();
-    return v === etag || v === `W/${etag}`;
-  });
 }
 
 /** The Unleash client API: what every Unleash SDK reads and writes. Client tokens only, for their environment. */

@@ -8,7 +8,7 @@ import { matchesRule, Principal } from '../common/principal';
 import { SnapshotService } from '../flags/snapshot.service';
 import { MetricsService } from '../health/metrics.service';
 import { clientEnvironment } from './client-principal';
-import { etagMatches } from './client-api.controller';
+import { etagMatches } from './etag';
 
 /** Where app.factory mounts the fast path. The Nest route of the same path stays the documented one (OpenAPI). */
 export const CLIENT_FEATURES_PATH = '/api/client/features';

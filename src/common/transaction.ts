@@ -1,13 +1,8 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource, EntityManager } from 'typeorm';
-import { AuditEntryEntity, LedgerHeadEntity } from '../audit/audit-entry.entity';
-import { entryHash, GENESIS_HASH } from '../audit/audit.chain';
-import { canonicalJson } from './canonical-json';
 import { Clock } from './clock';
 import { Mutex } from './mutex';
-import { EventEntity } from '../events/event.entity';
 
 export interface AuditInput {
   actor: string;
@@ -44,8 +39,16 @@ export interface Tx {
 
 export const AFTER_COMMIT_LISTENERS = Symbol('AFTER_COMMIT_LISTENERS');
 
-// Arbitrary constant: the PostgreSQL advisory lock that serialises appends to the audit chain and the outbox.
-const LEDGER_LOCK_KEY = 774_300_117;
+/**
+ * Writes a transaction's audit entries (the hash chain) and outbox events inside it, just before commit, and returns
+ * the events as committed. A port: the audit module implements it (audit/ledger.appender.ts), so that this helper,
+ * which every module uses, depends on no module above it.
+ */
+export interface LedgerAppender {
+  append(manager: EntityManager, audits: AuditInput[], events: EventInput[]): Promise<CommittedEvent[]>;
+}
+
+export const LEDGER_APPENDER = Symbol('LEDGER_APPENDER');
 
 /**
  * One transaction per use case (STYLE.md habit 2): the domain change, its audit entries and its outbox events
@@ -65,6 +68,7 @@ export class TransactionRunner {
   constructor(
     private readonly dataSource: DataSource,
     @Inject(Clock) private readonly clock: Clock,
+    @Inject(LEDGER_APPENDER) private readonly ledger: LedgerAppender,
   ) {}
 
   get isPostgres(): boolean {
@@ -118,7 +122,7 @@ export class TransactionRunner {
           if (captureTx) await manager.query('UPDATE capture_tx SET tx = tx + 1, open = 1 WHERE id = 1');
           const value = await work(tx);
           if (audits.length > 0 || events.length > 0)
-            committed = await this.appendLedger(manager, audits, events);
+            committed = await this.ledger.append(manager, audits, events);
           if (captureTx) await manager.query('UPDATE capture_tx SET open = 0 WHERE id = 1');
           return value;
         } finally {
@@ -142,68 +146,5 @@ export class TransactionRunner {
     )) as unknown[];
     this.captureTxReady = rows.length > 0;
     return this.captureTxReady;
-  }
-
-  private async appendLedger(
-    manager: EntityManager,
-    audits: AuditInput[],
-    events: EventInput[],
-  ): Promise<CommittedEvent[]> {
-    if (this.isPostgres) await manager.query('SELECT pg_advisory_xact_lock($1)', [LEDGER_LOCK_KEY]);
-    // Time is read under the lock so that `at` never goes backwards along the chain.
-    const at = this.clock.now();
-    if (audits.length > 0) {
-      const head = await manager.findOne(LedgerHeadEntity, { where: { name: 'audit' } });
-      let seq = head?.seq ?? 0;
-      let prevHash = head?.hash ?? GENESIS_HASH;
-      const rows: AuditEntryEntity[] = [];
-      for (const a of audits) {
-        seq++;
-        const row = Object.assign(new AuditEntryEntity(), {
-          seq,
-          at,
-          actor: a.actor,
-          action: a.action,
-          entityType: a.entityType,
-          entityId: a.entityId,
-          data: canonicalJson(a.data ?? {}),
-          prevHash,
-        });
-        row.hash = entryHash(row);
-        prevHash = row.hash;
-        rows.push(row);
-      }
-      for (let i = 0; i < rows.length; i += 100)
-        await manager.insert(AuditEntryEntity, rows.slice(i, i + 100));
-      await manager.upsert(LedgerHeadEntity, { name: 'audit', seq, hash: prevHash }, ['name']);
-    }
-    const committed: CommittedEvent[] = [];
-    if (events.length > 0) {
-      const max = await manager
-        .createQueryBuilder(EventEntity, 'e')
-        .select('MAX(e.seq)', 'max')
-        .getRawOne<{ max: number | string | null }>();
-      let seq = Number(max?.max ?? 0);
-      const rows: EventEntity[] = [];
-      for (const e of events) {
-        seq++;
-        const row = Object.assign(new EventEntity(), {
-          seq,
-          id: randomUUID(),
-          type: e.type,
-          entityType: e.entityType,
-          entityId: e.entityId,
-          actor: e.actor,
-          occurredAt: at,
-          data: e.data ?? {},
-        });
-        rows.push(row);
-        committed.push({ ...row });
-      }
-      // Chunked: SQLite limits the number of bound parameters per statement.
-      for (let i = 0; i < rows.length; i += 100)
-        await manager.insert(EventEntity, rows.slice(i, i + 100) as never);
-    }
-    return committed;
   }
 }

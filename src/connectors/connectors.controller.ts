@@ -5,7 +5,7 @@ import { badRequest, notFound } from '../common/errors';
 import { Access, CurrentPrincipal } from '../common/auth.decorators';
 import { actorId, Principal, READERS } from '../common/principal';
 import { TransactionRunner } from '../common/transaction';
-import { ConnectorCaptureEntity } from './connector.entity';
+import { ConnectorCaptureEntity } from '../snapshots/connector-capture.entity';
 import { ConnectorsService } from './connectors.service';
 import { parseDataConnector } from './data-connector.config';
 

@@ -1,7 +1,8 @@
 import { DynamicModule, Global, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { DatabaseConfig } from '../config/config.schema';
-import { TransactionRunner } from '../common/transaction';
+import { AuditLedgerAppender } from '../audit/ledger.appender';
+import { LEDGER_APPENDER, TransactionRunner } from '../common/transaction';
 import { buildDataSourceOptions } from './data-source.options';
 
 @Global()
@@ -11,7 +12,7 @@ export class DatabaseModule {
     return {
       module: DatabaseModule,
       imports: [TypeOrmModule.forRoot({ ...buildDataSourceOptions(db), retryAttempts: 2, retryDelay: 500 })],
-      providers: [TransactionRunner],
+      providers: [TransactionRunner, { provide: LEDGER_APPENDER, useClass: AuditLedgerAppender }],
       exports: [TransactionRunner],
     };
   }

@@ -13,20 +13,13 @@ import { ClientInstanceEntity, FlagErrorReportEntity, FlagMetricEntity } from '.
 import { ApprovalPolicyEntity } from '../policies/approval-policy.entity';
 import { AppEntity, InstallationEntity, TenantEntity } from '../tenants/tenant.entity';
 import { UserEntity } from '../users/user.entity';
-import {
-  HttpAllowlistEntity,
-  RolloutEntity,
-  RolloutTargetEntity,
-  RolloutWaveEntity,
-} from '../rollouts/rollout.entity';
+import { HttpAllowlistEntity } from '../operations/http-allowlist.entity';
+import { RolloutEntity, RolloutTargetEntity, RolloutWaveEntity } from '../rollouts/rollout.entity';
 import { SignalEntity } from '../signals/signal.entity';
 import { ChangeRequestCommentEntity } from '../comments/comment.entity';
 import { SlackLinkCodeEntity, SlackLinkEntity } from '../slack/slack-link.entity';
-import {
-  ConnectorCaptureEntity,
-  DataConnectorEntity,
-  DataConnectorProposalEntity,
-} from '../connectors/connector.entity';
+import { DataConnectorEntity, DataConnectorProposalEntity } from '../connectors/connector.entity';
+import { ConnectorCaptureEntity } from '../snapshots/connector-capture.entity';
 import { ProviderEntity, ProviderSecretEntity, ProviderTenantEntity } from '../providers/provider.entity';
 import { ErasureReceiptEntity, TenantKeyEntity, TenantSnapshotEntity } from '../snapshots/snapshot.entity';
 import {

@@ -3,9 +3,8 @@ import { ApiBearerAuth, ApiProperty, ApiTags } from '@nestjs/swagger';
 import { IsBoolean, IsInt, IsOptional, Matches, Max, Min } from 'class-validator';
 import { Access, CurrentPrincipal } from '../common/auth.decorators';
 import { actorId, Principal, READERS } from '../common/principal';
+import { ENVIRONMENT_NAME_RE } from './environment-name';
 import { EnvironmentsService } from './environments.service';
-
-export const ENVIRONMENT_NAME_RE = /^[a-z0-9][a-z0-9_-]{0,99}$/;
 
 export class CreateEnvironmentDto {
   @ApiProperty({ pattern: ENVIRONMENT_NAME_RE.source })

@@ -5,7 +5,7 @@ import { Access, CurrentPrincipal } from '../common/auth.decorators';
 import { forbidden } from '../common/errors';
 import { Principal } from '../common/principal';
 import { clientEnvironment } from '../client-api/client-principal';
-import { etagMatches } from '../client-api/client-api.controller';
+import { etagMatches } from '../client-api/etag';
 import { strongEtag, ServedFeature } from '../flags/domain/snapshot.builder';
 import { Snapshot, SnapshotService } from '../flags/snapshot.service';
 import { evaluateOne, OfrepFailure, toUnleashContext } from './ofrep.mapper';

@@ -5,18 +5,15 @@
 import { EntityManager } from 'typeorm';
 import { conflict, unprocessable } from '../common/errors';
 import { eraseCapturedImages } from '../archive/capture.store';
-import { executeWrite } from '../rollouts/raw-statement';
+import { executeWrite } from '../common/raw-statement';
 import { SnapshotsService, TenantRows } from '../snapshots/snapshots.service';
 import { ErasureReceiptEntity } from '../snapshots/snapshot.entity';
 import { InstallationEntity, TenantEntity } from '../tenants/tenant.entity';
-import { ChangeRequestApprovalEntity, ChangeRequestEntity } from '../change-requests/change-request.entity';
 import { DEFAULT_RETENTION_DAYS, restoreSourceHandler, restoreSourceOf } from './builtin.operations';
-import { ExecutionContext, Operation, PlannedTarget } from './operation.types';
+import { EngineExecutionContext, ExecutionContext, Operation, PlannedTarget } from './operation.types';
 
-/** What the engine hands apply/undo: the contract's context plus a place to report the snapshot taken. */
-export interface EngineExecutionContext<P> extends ExecutionContext<P> {
-  result: { snapshotId?: string; snapshotHash?: string };
-}
+// EngineExecutionContext lives in operation.types.ts (builtin.operations needs it too); re-exported for importers.
+export type { EngineExecutionContext } from './operation.types';
 
 const DAY_MS = 86_400_000;
 export const DRIFT = 'ROLLOUT.DRIFT';
@@ -169,11 +166,7 @@ export function builtinExecutors(snapshots: SnapshotsService): Record<string, Bu
       { id: tenant.id },
       { name: '(purged)', region: null, attributes: {} as never, status: 'purged', updatedAt: now },
     );
-    const cr = await m.findOne(ChangeRequestEntity, { where: { id: ctx.changeRequestId } });
-    const approvals = await m.find(ChangeRequestApprovalEntity, {
-      where: { changeRequestId: ctx.changeRequestId, revision: ctx.revision },
-      order: { at: 'ASC' },
-    });
+    const approval = await ctx.approvalRecord();
     await m.insert(ErasureReceiptEntity, {
       tenantId: tenant.id,
       changeRequestId: ctx.changeRequestId,
@@ -181,8 +174,8 @@ export function builtinExecutors(snapshots: SnapshotsService): Record<string, Bu
         tenantId: tenant.id,
         changeRequestId: ctx.changeRequestId,
         revision: ctx.revision,
-        planHash: cr?.planHash ?? null,
-        approvers: approvals.map((a) => a.userId),
+        planHash: approval.planHash,
+        approvers: approval.approvers,
         erased: {
           tenantRecord: 'anonymised to a tombstone (id and status kept)',
           installations: installations.length,

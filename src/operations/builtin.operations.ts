@@ -1,8 +1,7 @@
 // The operations issue 3 plans: what each accepts, when a target is eligible, and how it reads in a plan.
 // Execution (apply/undo) is added by the engine issue.
 import { notImplemented, unprocessable } from '../common/errors';
-import type { EngineExecutionContext } from './builtin.apply';
-import { Operation, PlannedTarget, ResolvedTarget } from './operation.types';
+import { EngineExecutionContext, Operation, PlannedTarget, ResolvedTarget } from './operation.types';
 import { ParamsReader } from './operation.params';
 import { httpExternal, HttpParams } from './http.apply';
 

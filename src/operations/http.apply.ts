@@ -6,7 +6,7 @@
 import { createHmac } from 'node:crypto';
 import { EntityManager } from 'typeorm';
 import { unprocessable } from '../common/errors';
-import { HttpAllowlistEntity } from '../rollouts/rollout.entity';
+import { HttpAllowlistEntity } from './http-allowlist.entity';
 import type { ExternalExecutor, PlannedTarget } from './operation.types';
 
 export interface HttpParams {

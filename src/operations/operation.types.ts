@@ -276,3 +276,10 @@ export interface TargetResolver {
   /** Active tenants in the inventory: the denominator of the blast-radius share. Tenant resolvers only. */
   countActiveTenants?(manager: EntityManager): Promise<number>;
 }
+
+/** What the engine hands apply/undo: the contract's context plus a place to report the snapshot taken. */
+export interface EngineExecutionContext<P> extends ExecutionContext<P> {
+  result: { snapshotId?: string; snapshotHash?: string };
+  /** The CR's approved plan hash and its approvers (for the purge's erasure receipt); read on demand, in `tx`. */
+  approvalRecord(): Promise<{ planHash: string | null; approvers: string[] }>;
+}

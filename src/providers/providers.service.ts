@@ -8,7 +8,7 @@ import { TransactionRunner } from '../common/transaction';
 import { APP_CONFIG } from '../config/config.module';
 import { AppConfig } from '../config/config.schema';
 import { ChangeRequestsService } from '../change-requests/change-requests.service';
-import { HttpAllowlistEntity } from '../rollouts/rollout.entity';
+import { HttpAllowlistEntity } from '../operations/http-allowlist.entity';
 import { OperationRegistry } from '../operations/operation.registry';
 import { WebhookSecretBox } from '../webhooks/webhook.secret-box';
 import { definitionUrls, parseProviderDefinition } from './domain/provider-definition';

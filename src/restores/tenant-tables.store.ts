@@ -3,7 +3,7 @@
 // touch no other tenant's rows. Runs on the caller's transaction (the engine's target transaction).
 import { DataSource, EntityManager } from 'typeorm';
 import { conflict, unprocessable } from '../common/errors';
-import { executeWrite } from '../rollouts/raw-statement';
+import { executeWrite } from '../common/raw-statement';
 import {
   columnKind,
   countsOf,

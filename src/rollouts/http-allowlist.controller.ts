@@ -4,7 +4,7 @@ import { ArrayMaxSize, IsArray, IsString, Matches, MaxLength } from 'class-valid
 import { Access, CurrentPrincipal } from '../common/auth.decorators';
 import { actorId, Principal, READERS } from '../common/principal';
 import { TransactionRunner } from '../common/transaction';
-import { HttpAllowlistEntity } from './rollout.entity';
+import { HttpAllowlistEntity } from '../operations/http-allowlist.entity';
 
 export class HttpAllowlistDto {
   @IsArray()

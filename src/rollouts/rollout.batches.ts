@@ -8,6 +8,7 @@ import { Logger } from '@nestjs/common';
 import { QueryFailedError } from 'typeorm';
 import { DomainError } from '../common/errors';
 import { TransactionRunner, Tx } from '../common/transaction';
+import { ChangeRequestApprovalEntity, ChangeRequestEntity } from '../change-requests/change-request.entity';
 import { EngineExecutionContext } from '../operations/builtin.apply';
 import { Operation } from '../operations/operation.types';
 import { EngineLease } from './engine.lease';
@@ -80,15 +81,7 @@ export class InDatabaseRunner {
       return await this.tx.run(async (tx) => {
         if (!(await this.lease.guard(tx, crId, phase))) return 'stopped';
         for (const t of batch) {
-          const ctx: EngineExecutionContext<unknown> = {
-            tx,
-            changeRequestId: crId,
-            revision: rollout.revision,
-            params: rollout.params,
-            idempotencyKey: t.idempotencyKey,
-            result: {},
-            ...(prefetched ? { prefetched } : {}),
-          };
+          const ctx = executionContext(tx, rollout, t, prefetched);
           await fn.call(op, t.planned, ctx as never);
           await markSucceeded(tx, rollout, t, ctx.result, false);
         }
@@ -152,15 +145,7 @@ export class InDatabaseRunner {
               true,
             );
             if (!claimed) return;
-            const ctx: EngineExecutionContext<unknown> = {
-              tx: child,
-              changeRequestId: crId,
-              revision: rollout.revision,
-              params: rollout.params,
-              idempotencyKey: t.idempotencyKey,
-              result: {},
-              ...(prefetched ? { prefetched } : {}),
-            };
+            const ctx = executionContext(child, rollout, t, prefetched);
             if (!fn) throw new Error(`operation ${op.name} has no ${phase === 'apply' ? 'apply' : 'undo'}`);
             await fn.call(op, t.planned, ctx as never);
             await markSucceeded(child, rollout, t, ctx.result, true);
@@ -183,4 +168,31 @@ export class InDatabaseRunner {
       return 'ok';
     });
   }
+}
+
+/** What an operation's apply/undo gets for one target, in `tx` (the batch's transaction or the target's savepoint). */
+function executionContext(
+  tx: Tx,
+  rollout: RolloutEntity,
+  t: RolloutTargetEntity,
+  prefetched: Map<string, unknown> | undefined,
+): EngineExecutionContext<unknown> {
+  const crId = rollout.changeRequestId;
+  return {
+    tx,
+    changeRequestId: crId,
+    revision: rollout.revision,
+    params: rollout.params,
+    idempotencyKey: t.idempotencyKey,
+    result: {},
+    ...(prefetched ? { prefetched } : {}),
+    approvalRecord: async () => {
+      const cr = await tx.manager.findOne(ChangeRequestEntity, { where: { id: crId } });
+      const approvals = await tx.manager.find(ChangeRequestApprovalEntity, {
+        where: { changeRequestId: crId, revision: rollout.revision },
+        order: { at: 'ASC' },
+      });
+      return { planHash: cr?.planHash ?? null, approvers: approvals.map((a) => a.userId) };
+    },
+  };
 }

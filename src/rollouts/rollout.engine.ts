@@ -8,7 +8,7 @@ import { TransactionRunner, Tx } from '../common/transaction';
 import { ChangeRequestEntity } from '../change-requests/change-request.entity';
 import { OperationRegistry } from '../operations/operation.registry';
 import { SignalEntity } from '../signals/signal.entity';
-import { HaltDecision } from './domain/halt-policy';
+import { HaltDecision } from '../change-requests/domain/halt-policy';
 import { ACTIVE_STATUS, EngineLease } from './engine.lease';
 import { ENGINE_SETTINGS, EngineSettings } from './engine.settings';
 import { ExternalRunner } from './external.runner';

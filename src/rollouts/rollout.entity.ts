@@ -1,6 +1,6 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
 import type { PlannedTarget } from '../operations/operation.types';
-import type { HaltPolicy } from './domain/halt-policy';
+import type { HaltPolicy } from '../change-requests/domain/halt-policy';
 
 // Durable execution state of a change request (docs/decisions/0005-wave-engine.md). The CR's status stays in
 // `change_requests`; these tables hold where the rollout is, who runs it (the lease) and each target's outcome.
@@ -151,17 +151,4 @@ export class RolloutTargetEntity {
 
   @Column({ name: 'finished_at', type: Date, nullable: true })
   finishedAt!: Date | null;
-}
-
-/** URL prefixes the `http` operation may call; managed by admins. */
-@Entity('http_allowlist')
-export class HttpAllowlistEntity {
-  @PrimaryColumn({ type: 'varchar', length: 500 })
-  prefix!: string;
-
-  @Column({ name: 'created_by', type: 'varchar', length: 80 })
-  createdBy!: string;
-
-  @Column({ name: 'created_at', type: Date })
-  createdAt!: Date;
 }

@@ -9,7 +9,7 @@ import { OperationRegistry } from '../operations/operation.registry';
 import { SignalEntity } from '../signals/signal.entity';
 import { CrSignalScope, signalConcerns } from '../signals/signal-scope';
 import { decideOn, persistDecision } from './cr.transitions';
-import { decideHalt, HaltDecision, WaveTally, WindowSignal } from './domain/halt-policy';
+import { decideHalt, HaltDecision, WaveTally, WindowSignal } from '../change-requests/domain/halt-policy';
 import { RolloutEntity, RolloutTargetEntity, RolloutWaveEntity } from './rollout.entity';
 import { rolloutStore } from './rollout.store';
 

@@ -9,7 +9,7 @@ import { Tx } from '../common/transaction';
 import { ChangeRequestEntity, ChangeRequestPlanEntity } from '../change-requests/change-request.entity';
 import { OperationRegistry } from '../operations/operation.registry';
 import { PlannedTarget } from '../operations/operation.types';
-import { DEFAULT_HALT_POLICY, HaltPolicy, validateHaltPolicy } from './domain/halt-policy';
+import { DEFAULT_HALT_POLICY, HaltPolicy, validateHaltPolicy } from '../change-requests/domain/halt-policy';
 import { RolloutEntity, RolloutPhase, RolloutTargetEntity, RolloutWaveEntity } from './rollout.entity';
 import { rolloutStore } from './rollout.store';
 

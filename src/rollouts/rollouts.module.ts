@@ -1,4 +1,5 @@
 import { Global, Module, OnModuleInit } from '@nestjs/common';
+import { ROLLOUT_PROGRESS } from '../change-requests/rollout-progress.port';
 import { EventsModule } from '../events/events.module';
 import { attachBuiltinExecutors } from '../operations/builtin.apply';
 import { OperationRegistry } from '../operations/operation.registry';
@@ -19,8 +20,10 @@ import { RolloutsService } from './rollouts.service';
     SnapshotsService,
     RolloutEngine,
     RolloutsService,
+    // The change-request GET shows live progress through this port (change-requests sits below rollouts).
+    { provide: ROLLOUT_PROGRESS, useExisting: RolloutsService },
   ],
-  exports: [RolloutEngine, RolloutsService, SnapshotsService],
+  exports: [RolloutEngine, RolloutsService, SnapshotsService, ROLLOUT_PROGRESS],
 })
 export class RolloutsModule implements OnModuleInit {
   constructor(

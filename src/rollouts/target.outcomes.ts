@@ -6,7 +6,7 @@ import { Tx } from '../common/transaction';
 import { EngineExecutionContext } from '../operations/builtin.apply';
 import { CaptureRef, targetRef } from '../operations/operation.types';
 import { SignalEntity } from '../signals/signal.entity';
-import { executeWrite } from './raw-statement';
+import { executeWrite } from '../common/raw-statement';
 import { RolloutEntity, RolloutTargetEntity } from './rollout.entity';
 import { RolloutHalts } from './rollout.halts';
 import { rolloutStore } from './rollout.store';

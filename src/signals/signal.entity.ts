@@ -1,5 +1,5 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
-import type { SignalSeverity } from '../rollouts/domain/halt-policy';
+import type { SignalSeverity } from '../change-requests/domain/halt-policy';
 
 /** An error or health observation (DESIGN.md "Domain"): from executors, monitoring, SDK error reports. */
 @Entity('signals')

@@ -5,7 +5,7 @@ import { badRequest, ErrorDetail, unprocessable } from '../common/errors';
 import { TransactionRunner, Tx } from '../common/transaction';
 import { ChangeRequestEntity } from '../change-requests/change-request.entity';
 import { EnvironmentEntity } from '../environments/environment.entity';
-import { SignalSeverity } from '../rollouts/domain/halt-policy';
+import { SignalSeverity } from '../change-requests/domain/halt-policy';
 import { RolloutEngine } from '../rollouts/rollout.engine';
 import { OperationRegistry } from '../operations/operation.registry';
 import { RolloutEntity, RolloutTargetEntity, RolloutWaveEntity } from '../rollouts/rollout.entity';

@@ -6,7 +6,7 @@ import { canonicalJson, sha256Hex } from '../common/canonical-json';
 import { conflict, notFound } from '../common/errors';
 import { APP_CONFIG } from '../config/config.module';
 import { AppConfig } from '../config/config.schema';
-import { ConnectorCaptureEntity } from '../connectors/connector.entity';
+import { ConnectorCaptureEntity } from './connector-capture.entity';
 import { InstallationEntity, TenantEntity } from '../tenants/tenant.entity';
 import { TenantKeyEntity, TenantSnapshotEntity } from './snapshot.entity';
 import { newDataKey, open, seal } from './tenant-crypto';

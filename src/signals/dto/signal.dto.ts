@@ -1,5 +1,5 @@
 import { IsIn, IsInt, IsOptional, IsString, Length, Matches, Max, Min } from 'class-validator';
-import { ENVIRONMENT_NAME_RE } from '../../environments/environments.controller';
+import { ENVIRONMENT_NAME_RE } from '../../environments/environment-name';
 
 export const SEVERITIES = ['info', 'warning', 'error', 'critical'] as const;
 

@@ -1,0 +1,90 @@
+// The audit chain and the outbox, appended at commit (docs/architecture.md, "Audit chain" and "Outbox"): the
+// implementation of TransactionRunner's LedgerAppender port. Under one lock (a transaction-scoped advisory lock on
+// PostgreSQL; the runner's mutex on SQLite) so that the chain never forks and outbox seqs grow in commit order.
+import { randomUUID } from 'node:crypto';
+import { Inject, Injectable } from '@nestjs/common';
+import { DataSource, EntityManager } from 'typeorm';
+import { canonicalJson } from '../common/canonical-json';
+import { Clock } from '../common/clock';
+import { AuditInput, CommittedEvent, EventInput, LedgerAppender } from '../common/transaction';
+import { EventEntity } from '../events/event.entity';
+import { AuditEntryEntity, LedgerHeadEntity } from './audit-entry.entity';
+import { entryHash, GENESIS_HASH } from './audit.chain';
+
+// Arbitrary constant: the PostgreSQL advisory lock that serialises appends to the audit chain and the outbox.
+const LEDGER_LOCK_KEY = 774_300_117;
+
+@Injectable()
+export class AuditLedgerAppender implements LedgerAppender {
+  constructor(
+    private readonly dataSource: DataSource,
+    @Inject(Clock) private readonly clock: Clock,
+  ) {}
+
+  private get isPostgres(): boolean {
+    return this.dataSource.options.type === 'postgres';
+  }
+
+  async append(
+    manager: EntityManager,
+    audits: AuditInput[],
+    events: EventInput[],
+  ): Promise<CommittedEvent[]> {
+    if (this.isPostgres) await manager.query('SELECT pg_advisory_xact_lock($1)', [LEDGER_LOCK_KEY]);
+    // Time is read under the lock so that `at` never goes backwards along the chain.
+    const at = this.clock.now();
+    if (audits.length > 0) {
+      const head = await manager.findOne(LedgerHeadEntity, { where: { name: 'audit' } });
+      let seq = head?.seq ?? 0;
+      let prevHash = head?.hash ?? GENESIS_HASH;
+      const rows: AuditEntryEntity[] = [];
+      for (const a of audits) {
+        seq++;
+        const row = Object.assign(new AuditEntryEntity(), {
+          seq,
+          at,
+          actor: a.actor,
+          action: a.action,
+          entityType: a.entityType,
+          entityId: a.entityId,
+          data: canonicalJson(a.data ?? {}),
+          prevHash,
+        });
+        row.hash = entryHash(row);
+        prevHash = row.hash;
+        rows.push(row);
+      }
+      for (let i = 0; i < rows.length; i += 100)
+        await manager.insert(AuditEntryEntity, rows.slice(i, i + 100));
+      await manager.upsert(LedgerHeadEntity, { name: 'audit', seq, hash: prevHash }, ['name']);
+    }
+    const committed: CommittedEvent[] = [];
+    if (events.length > 0) {
+      const max = await manager
+        .createQueryBuilder(EventEntity, 'e')
+        .select('MAX(e.seq)', 'max')
+        .getRawOne<{ max: number | string | null }>();
+      let seq = Number(max?.max ?? 0);
+      const rows: EventEntity[] = [];
+      for (const e of events) {
+        seq++;
+        const row = Object.assign(new EventEntity(), {
+          seq,
+          id: randomUUID(),
+          type: e.type,
+          entityType: e.entityType,
+          entityId: e.entityId,
+          actor: e.actor,
+          occurredAt: at,
+          data: e.data ?? {},
+        });
+        rows.push(row);
+        committed.push({ ...row });
+      }
+      // Chunked: SQLite limits the number of bound parameters per statement.
+      for (let i = 0; i < rows.length; i += 100)
+        await manager.insert(EventEntity, rows.slice(i, i + 100) as never);
+    }
+    return committed;
+  }
+}
