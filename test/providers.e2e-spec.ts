@@ -378,4 +378,65 @@ describe('operation providers', () => {
     expect(new Set(keys).size).toBe(keys.length);
     p.platform.faults = {};
   });
+
+  it('probes again when a bake ends: a tenant that breaks during the bake halts the next wave, and the last wave is probed before the CR completes', async () => {
+    const start = async (sites: string[], sizes: number[]) => {
+      const created = await call('POST', '/api/change-requests', a.maker.token, {
+        title: `Retire insight on ${sites.join(', ')}`,
+        operation: 'refplat.deactivate_app',
+        targets: sites.map((id) => ({ type: 'installation', id: `${id}/insight` })),
+        waves: { sizes, bakeSeconds: 60 },
+        justification: 'Insight is end-of-life',
+      });
+      expect(created.status).toBe(201);
+      const id = created.body.id as string;
+      await call('POST', `/api/change-requests/${id}/submit`, a.maker.token);
+      for (const c of [a.checker1, a.checker2].slice(0, created.body.requiredApprovals as number))
+        await call('POST', `/api/change-requests/${id}/approve`, c.token, {
+          planHash: created.body.planHash,
+        });
+      expect((await call('POST', `/api/change-requests/${id}/execute`, a.maker.token)).status).toBe(200);
+      // The first wave's target is applied and probed healthy, and the wave is finished: its bake (measured on the
+      // fake clock from the wave's end) has begun.
+      for (let i = 0; ; i++) {
+        const cr = await call('GET', `/api/change-requests/${id}`, a.maker.token);
+        const first = (cr.body.waves as { index: number; status: string }[] | undefined)?.find(
+          (w) => w.index === 1,
+        );
+        if (cr.body.progress?.succeeded === 1 && first?.status === 'completed') break;
+        if (i > 500) throw new Error(`never applied: ${JSON.stringify(cr.body).slice(0, 500)}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      return id;
+    };
+    const haltsAfterBake = async (id: string, site: string) => {
+      p.platform.broken.set(site, `${site}: database connection pool exhausted (injected during the bake)`);
+      clock.advance(61_000);
+      const halted = await waitForStatus(call, a.maker.token, id, ['halted', 'completed']);
+      expect(halted.status).toBe('halted');
+      expect(halted.haltReason).toContain(
+        `probe refplat.deactivate_app verify (after bake) failed for tenant ${site}: verify: tenant ${site} is unhealthy: ${site}: database connection pool exhausted`,
+      );
+      expect(halted.progress.succeeded).toBe(1);
+      expect((await call('POST', `/api/change-requests/${id}/rollback`, a.checker1.token, {})).status).toBe(
+        202,
+      );
+      await waitForStatus(call, a.maker.token, id, ['rolled_back']);
+    };
+    const callsBefore = p.platform.calls.length;
+
+    // Waves of 1 and 1: the tenant of wave 1 breaks while it bakes; wave 2 never starts.
+    await haltsAfterBake(await start(['site-0011', 'site-0012'], [1, 1]), 'site-0011');
+    // One wave: its bake and probe come before the CR may complete.
+    await haltsAfterBake(await start(['site-0013'], [1]), 'site-0013');
+
+    const applied = p.platform.calls
+      .slice(callsBefore)
+      .filter((c) => c.endpoint === 'apply' && c.status === 200)
+      .map((c) => c.targets[0]);
+    expect(applied).toEqual(['site-0011/insight', 'site-0013/insight']);
+    const states = await p.platform.readAll();
+    for (const site of ['site-0011', 'site-0012', 'site-0013'])
+      expect(states[site].installations.insight).toBe('active');
+  });
 });

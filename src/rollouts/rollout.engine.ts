@@ -197,11 +197,23 @@ export class RolloutEngine implements OnApplicationBootstrap, OnApplicationShutd
       const rollout = await rolloutStore.find(tx.manager, crId);
       if (!cr || !rollout) return null;
       const waves = await rolloutStore.waves(tx.manager, crId, rollout.phase);
-      return { cr, rollout, wave: waves.find((w) => w.status !== 'completed') ?? null };
+      const last = waves.length > 0 ? waves[waves.length - 1].waveIndex : 0;
+      return { cr, rollout, wave: waves.find((w) => w.status !== 'completed') ?? null, last };
     });
     if (!state || state.cr.status !== ACTIVE_STATUS[state.rollout.phase]) return 'wait';
     const { rollout, wave } = state;
     if (!wave) {
+      // The last wave bakes too when its operation probes tenants: their health is checked before the CR completes.
+      const op = this.registry.find(rollout.operation);
+      if (
+        op?.external?.verify &&
+        rollout.phase === 'apply' &&
+        rollout.nextWaveAt &&
+        rollout.bakeSeconds > 0
+      ) {
+        if (this.clock.now().getTime() < rollout.nextWaveAt.getTime()) return 'wait';
+        if (await this.external.probeWave(op.external, rollout, state.last)) return 'wait';
+      }
       await this.waves.complete(crId, rollout.phase);
       return 'wait';
     }
