@@ -69,14 +69,20 @@ export class ArchiveScheduler implements OnApplicationBootstrap, OnApplicationSh
     this.leader = undefined;
   }
 
-  private arm(): void {
+  /**
+   * Fixed rate: the next step is due one interval after the previous one *started*, so the time a step takes does
+   * not add to the archive lag (a step that outlasts the interval is followed at once, never overlapped).
+   */
+  private arm(lastStart = Date.now()): void {
     if (this.stopped) return;
+    const wait = Math.max(0, lastStart + this.config.archiveIntervalSeconds * 1000 - Date.now());
     this.timer = setTimeout(() => {
+      const start = Date.now();
       this.running = this.tick().finally(() => {
         this.running = undefined;
-        this.arm();
+        this.arm(start);
       });
-    }, this.config.archiveIntervalSeconds * 1000);
+    }, wait);
     this.timer.unref();
   }
 
@@ -85,7 +91,12 @@ export class ArchiveScheduler implements OnApplicationBootstrap, OnApplicationSh
     try {
       if (this.config.database.kind === 'postgres' && !(await this.lead())) return;
       if (this.stopped) return;
-      const r = await this.archive.step();
+      let r = await this.archive.step();
+      // A backlog (a segment at its size limit): ship the rest now rather than an interval later.
+      while (r.segment?.full && !this.stopped) {
+        const more = await this.archive.step();
+        r = { ...more, base: more.base ?? r.base };
+      }
       if (r.base) {
         const report = await this.archive.verify();
         if (!report.ok) this.logger.error(`archive verification found problems: ${JSON.stringify(report)}`);

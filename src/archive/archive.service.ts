@@ -1,7 +1,8 @@
 import { readFile, readdir, stat, unlink } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
+import BetterSqlite3 from 'better-sqlite3';
 import { DataSource, EntityManager } from 'typeorm';
 import { Clock } from '../common/clock';
 import { Mutex } from '../common/mutex';
@@ -89,7 +90,7 @@ const pad = (n: number) => String(n).padStart(15, '0');
  * hash-chained manifest; retention; verify and repair.
  */
 @Injectable()
-export class ArchiveService {
+export class ArchiveService implements OnApplicationShutdown {
   private readonly logger = new Logger(ArchiveService.name);
   readonly mutex = new Mutex();
   private readonly keyring: TenantKeyring;
@@ -109,26 +110,140 @@ export class ArchiveService {
     return this.config.archiveDir;
   }
 
+  private sqliteReader?: BetterSqlite3.Database;
+  private lastCapturePrune = 0;
+
+  /**
+   * Reads of committed rows for shipping. On SQLite, the service's one connection is shared by every use case
+   * behind a mutex, so under the engine's full write load a read there waits its turn for seconds; a separate
+   * read-only connection (WAL: readers do not wait for the writer) sees exactly what is committed, which is what
+   * a segment may hold. On PostgreSQL, a pooled connection and the feed's safe bound.
+   */
+  private async committedReads<T>(
+    work: (q: {
+      all: (sql: string, params: unknown[]) => Promise<unknown[]>;
+      bound: () => Promise<number>;
+    }) => Promise<T>,
+  ): Promise<T> {
+    const db = this.config.database;
+    if (db.kind === 'sqlite' && db.path !== ':memory:') {
+      this.sqliteReader ??= new BetterSqlite3(db.path, { readonly: true, fileMustExist: true });
+      const conn = this.sqliteReader;
+      // One read transaction: every statement sees the same committed state.
+      conn.prepare('BEGIN').run();
+      try {
+        return await work({
+          all: (sql, params) => Promise.resolve(conn.prepare(sql).all(...params)),
+          bound: () => Promise.resolve(Number.MAX_SAFE_INTEGER),
+        });
+      } finally {
+        conn.prepare('COMMIT').run();
+      }
+    }
+    return this.tx.read((em) => work({ ...emQuery(em), bound: () => safeBound(em) }));
+  }
+
+  /** Stored keys of these tenants, unwrapped (null: destroyed by a purge); tenants without a key are absent. */
+  private async storedKeys(q: Query, pg: boolean, ids: string[]): Promise<Map<string, Buffer | null>> {
+    const keys = new Map<string, Buffer | null>();
+    for (let i = 0; i < ids.length; i += 500) {
+      const chunk = ids.slice(i, i + 500);
+      const marks = chunk.map((_, j) => (pg ? `$${j + 1}` : '?')).join(', ');
+      const found = (await q.all(
+        `SELECT tenant_id, wrapped_key FROM tenant_keys WHERE tenant_id IN (${marks})`,
+        chunk,
+      )) as Array<{ tenant_id: string; wrapped_key: string | null }>;
+      for (const k of found) keys.set(k.tenant_id, this.keyring.unwrap(k.tenant_id, k.wrapped_key));
+    }
+    return keys;
+  }
+
+  onApplicationShutdown(): void {
+    this.sqliteReader?.close();
+    this.sqliteReader = undefined;
+  }
+
   // ---- manifest ---------------------------------------------------------------------------------------------
 
   /** The manifest, repaired in memory from its parity when damaged; ARCHIVE.CORRUPT when beyond repair. */
   async manifest(): Promise<ArchiveManifest> {
     const file = join(this.dir, MANIFEST_FILE);
-    let raw: Buffer;
-    try {
-      raw = await readFile(file);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return emptyManifest();
-      throw e;
-    }
-    const { data } = await this.checked(MANIFEST_FILE, raw, null);
-    return JSON.parse(data.toString('utf8')) as ArchiveManifest;
+    return this.whileReplaced(async () => {
+      let raw: Buffer;
+      try {
+        raw = await readFile(file);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT') return emptyManifest();
+        throw e;
+      }
+      const { data } = await this.checked(MANIFEST_FILE, raw, null);
+      return JSON.parse(data.toString('utf8')) as ArchiveManifest;
+    });
   }
+
+  /** Where the manifest and its parity are: inode, size and mtime of each (a writer's rename changes them). */
+  private async manifestStamp(): Promise<{ id: string; newest: number }> {
+    const parts: string[] = [];
+    let newest = 0;
+    for (const f of [MANIFEST_FILE, MANIFEST_FILE + PARITY_SUFFIX]) {
+      try {
+        const st = await stat(join(this.dir, f));
+        parts.push(`${st.ino}:${st.size}:${st.mtimeMs}`);
+        newest = Math.max(newest, st.mtimeMs);
+      } catch {
+        parts.push('-');
+      }
+    }
+    return { id: parts.join('|'), newest };
+  }
+
+  /**
+   * Runs a read of the manifest pair again while a writer is replacing it. The manifest and its parity are two
+   * files, each replaced by an atomic rename, so a reader between the two renames sees a new parity with the old
+   * manifest: that looks like damage beyond repair and is not. A read that fails is retried while this process is
+   * writing the manifest, while either file changed during the read, or while either was replaced in the last
+   * second (another process: the CLI or another replica's archiver); damage on disk fails the same way every time.
+   */
+  private async whileReplaced<T>(read: () => Promise<T>, ok: (r: T) => boolean = () => true): Promise<T> {
+    const deadline = Date.now() + 5_000;
+    for (;;) {
+      await this.manifestWrite;
+      const before = await this.manifestStamp();
+      let r: { value: T } | { error: unknown };
+      try {
+        r = { value: await read() };
+      } catch (error) {
+        r = { error };
+      }
+      if ('value' in r && ok(r.value)) return r.value;
+      const after = await this.manifestStamp();
+      const moving =
+        this.manifestWrite !== undefined || after.id !== before.id || Date.now() - after.newest < 1_000;
+      if (!moving || Date.now() > deadline) {
+        if ('error' in r) throw r.error;
+        return r.value;
+      }
+      await new Promise((res) => setTimeout(res, 50));
+    }
+  }
+
+  private manifestWrite?: Promise<void>;
 
   private async writeManifest(m: ArchiveManifest): Promise<void> {
     const data = Buffer.from(JSON.stringify(m, null, 1), 'utf8');
-    await writeOnce(join(this.dir, MANIFEST_FILE + PARITY_SUFFIX), await encodeParity(data));
-    await writeOnce(join(this.dir, MANIFEST_FILE), data);
+    const write = (async () => {
+      await writeOnce(join(this.dir, MANIFEST_FILE + PARITY_SUFFIX), await encodeParity(data));
+      await writeOnce(join(this.dir, MANIFEST_FILE), data);
+    })();
+    this.manifestWrite = write.then(
+      () => undefined,
+      () => undefined,
+    );
+    try {
+      await write;
+    } finally {
+      this.manifestWrite = undefined;
+    }
   }
 
   private async writeArchived(name: string, data: Buffer): Promise<{ sha256: string; paritySha256: string }> {
@@ -141,10 +256,15 @@ export class ArchiveService {
   // ---- one archive step ---------------------------------------------------------------------------------------
 
   /** Ships what is captured and not archived, takes a base when one is due, applies retention, prunes capture. */
-  step(): Promise<{ segment?: ArchiveEntry; base?: ArchiveEntry; pruned: string[] }> {
+  step(): Promise<{ segment?: ArchiveEntry & { full: boolean }; base?: ArchiveEntry; pruned: string[] }> {
     return this.mutex.runExclusive(async () => {
       const m = await this.manifest();
-      const segment = await this.shipSegment(m);
+      const shipped = await this.shipSegment(m);
+      const segment = shipped && {
+        ...shipped,
+        // Positions can have gaps, so this may say full once too often: one more step, which ships what is left.
+        full: shipped.to - shipped.after >= SEGMENT_MAX_CHANGES,
+      };
       const lastBase = [...m.entries].reverse().find((e) => e.kind === 'base' && !m.pruned[String(e.seq)]);
       const due =
         !lastBase ||
@@ -177,15 +297,16 @@ export class ArchiveService {
   private async shipSegment(m: ArchiveManifest): Promise<ArchiveEntry | undefined> {
     const after = this.lastSegmentTo(m);
     const pg = this.tx.isPostgres;
-    const shipped = await this.tx.read(async (em) => {
-      const bound = await safeBound(em);
+    const shipped = await this.committedReads(async (q) => {
+      const bound = await q.bound();
       const r = (
-        (await em.query(
+        (await q.all(
           `SELECT ${CHANGE_COLUMNS} FROM row_changes WHERE position > ${pg ? '$1' : '?'} AND position <= ${pg ? '$2' : '?'} ORDER BY position LIMIT ${SEGMENT_MAX_CHANGES}`,
           [after, bound],
         )) as RowChangeRecord[]
       ).map(toRowChange);
-      if (r.length === 0) return { rows: r, continues: [] as number[] };
+      if (r.length === 0)
+        return { rows: r, continues: [] as number[], keys: new Map<string, Buffer | null>() };
       // Transactions that go on past this segment's end: committed ones whose later changes are above the bound
       // (PostgreSQL: an older transaction still held the floor) or past the size limit.
       const last = r[r.length - 1].position;
@@ -194,26 +315,29 @@ export class ArchiveService {
       for (let i = 0; i < txs.length; i += 500) {
         const chunk = txs.slice(i, i + 500);
         const marks = chunk.map((_, j) => (pg ? `$${j + 2}` : '?')).join(', ');
-        const found = (await em.query(
+        const found = (await q.all(
           `SELECT DISTINCT tx_id FROM row_changes WHERE position > ${pg ? '$1' : '?'} AND tx_id IN (${marks})`,
           [last, ...chunk],
         )) as Array<{ tx_id: number | string }>;
         continues.push(...found.map((x) => Number(x.tx_id)));
       }
-      return { rows: r, continues: continues.sort((a, b) => a - b) };
+      const keys = await this.storedKeys(q, pg, [
+        ...new Set(r.filter((c) => c.op !== 'P').map((c) => c.tenantId)),
+      ]);
+      return { rows: r, continues: continues.sort((a, b) => a - b), keys };
     });
     const rows = shipped.rows;
     if (rows.length === 0) return undefined;
     const to = rows[rows.length - 1].position;
     const now = this.clock.now();
-    const keys = await this.tx.run((t) =>
-      this.keyring.keysFor(
-        t.manager,
-        rows.filter((c) => c.op !== 'P').map((c) => c.tenantId),
-        t.now,
-        true,
-      ),
-    );
+    const keys = shipped.keys;
+    // A tenant changed for the first time since it has a key: create its key (a write, so only when needed).
+    const missing = [
+      ...new Set(rows.filter((c) => c.op !== 'P' && !keys.has(c.tenantId)).map((c) => c.tenantId)),
+    ];
+    if (missing.length > 0)
+      for (const [id, k] of await this.tx.run((t) => this.keyring.keysFor(t.manager, missing, t.now, true)))
+        keys.set(id, k);
     const changes: SegmentChange[] = rows.map((c) => {
       const key = c.op === 'P' ? null : keys.get(c.tenantId);
       return {
@@ -259,11 +383,12 @@ export class ArchiveService {
    */
   private async takeBase(m: ArchiveManifest): Promise<ArchiveEntry> {
     const now = this.clock.now();
-    const read = async (em: EntityManager, position: number) => {
-      const at = await dbNow(em);
+    const pg = this.tx.isPostgres;
+    const read = async (q: Query, position: number) => {
+      const at = await dbNow(q, pg);
       const byTenant = new Map<string, TenantImage['tables']>();
       for (const t of CAPTURED_TABLES) {
-        const rows = (await em.query(await imageSelect(em, t.name, t.excluded))) as Array<{
+        const rows = (await q.all(await imageSelect(q, pg, t.name, t.excluded), [])) as Array<{
           j: string | object;
         }>;
         for (const r of rows) {
@@ -277,24 +402,27 @@ export class ArchiveService {
           img[t.name].push(row);
         }
       }
-      return { position, at, byTenant };
+      return { position, at, byTenant, keys: await this.storedKeys(q, pg, [...byTenant.keys()]) };
     };
     let snap: Awaited<ReturnType<typeof read>>;
-    if (this.tx.isPostgres) {
+    if (pg) {
       const position = await safeBound(this.dataSource.manager);
-      snap = await this.dataSource.transaction('REPEATABLE READ', (em) => read(em, position));
+      snap = await this.dataSource.transaction('REPEATABLE READ', (em) => read(emQuery(em), position));
     } else {
-      snap = await this.tx.read((em) =>
-        em.transaction(async (t) => {
-          const r = (await t.query('SELECT COALESCE(MAX(position), 0) AS p FROM row_changes')) as Array<{
-            p: number;
-          }>;
-          return read(t, Number(r[0].p));
-        }),
-      );
+      // The read-only connection's one read transaction: consistent, and the engine's writes go on meanwhile.
+      snap = await this.committedReads(async (q) => {
+        const r = (await q.all('SELECT COALESCE(MAX(position), 0) AS p FROM row_changes', [])) as Array<{
+          p: number;
+        }>;
+        return read(q, Number(r[0].p));
+      });
     }
     const ids = [...snap.byTenant.keys()];
-    const keys = await this.tx.run((t) => this.keyring.keysFor(t.manager, ids, t.now, true));
+    const keys = snap.keys;
+    const missing = ids.filter((id) => !keys.has(id));
+    if (missing.length > 0)
+      for (const [id, k] of await this.tx.run((t) => this.keyring.keysFor(t.manager, missing, t.now, true)))
+        keys.set(id, k);
     const tenants: Record<string, string> = {};
     const purged: string[] = [];
     for (const id of ids) {
@@ -359,10 +487,17 @@ export class ArchiveService {
   private async pruneCapture(m: ArchiveManifest): Promise<void> {
     const upTo = this.lastSegmentTo(m);
     if (upTo === 0) return;
+    // A write transaction: not every step under load (the engine waits for it on SQLite), at most once a minute
+    // unless rows are kept for less than that.
+    const t0 = this.clock.now().getTime();
+    if (t0 - this.lastCapturePrune < Math.min(60, this.config.captureKeepSeconds) * 1000) return;
+    this.lastCapturePrune = t0;
     const pg = this.tx.isPostgres;
     await this.tx.run(async (t) => {
       // Compared with the database's clock, the one that stamped changed_at.
-      const before = new Date(Date.parse(await dbNow(t.manager)) - this.config.captureKeepSeconds * 1000);
+      const before = new Date(
+        Date.parse(await dbNow(emQuery(t.manager), pg)) - this.config.captureKeepSeconds * 1000,
+      );
       await t.manager.query(
         `DELETE FROM row_changes WHERE position <= ${pg ? '$1' : '?'} AND changed_at < ${pg ? '$2' : '?'}`,
         [upTo, pg ? before : before.toISOString().replace('T', ' ').replace('Z', '')],
@@ -531,7 +666,14 @@ export class ArchiveService {
       report(name, kind, repair ? 'repaired' : 'damaged', r.check);
       return r.repaired;
     };
-    const manifestRaw = await check(MANIFEST_FILE, 'manifest', null);
+    // The manifest pair may be mid-replacement by the archiver of a running service (this is also the CLI's path).
+    const manifestRaw = await this.whileReplaced(
+      async () => {
+        files.length = 0;
+        return check(MANIFEST_FILE, 'manifest', null);
+      },
+      () => files.every((f) => f.status === 'ok' || f.status === 'repaired'),
+    );
     let m = emptyManifest();
     if (manifestRaw) {
       try {
@@ -560,9 +702,13 @@ export class ArchiveService {
         .flatMap((e) => [e.file, e.file + PARITY_SUFFIX])
         .concat([MANIFEST_FILE, MANIFEST_FILE + PARITY_SUFFIX, VERIFY_FILE]),
     );
-    for (const n of await readdir(this.dir).catch(() => [] as string[]))
-      if (!listed.has(n) && !n.startsWith('.') && (await stat(join(this.dir, n))).isFile())
+    // A file younger than a minute may be one a running archiver has written and not yet listed.
+    for (const n of await readdir(this.dir).catch(() => [] as string[])) {
+      if (listed.has(n) || n.startsWith('.')) continue;
+      const st = await stat(join(this.dir, n)).catch(() => undefined);
+      if (st?.isFile() && Date.now() - st.mtimeMs > 60_000)
         chain.push({ seq: null, file: n, reason: 'not listed in the manifest' });
+    }
     const r: ArchiveReport = {
       ok: files.every((f) => f.status === 'ok' || f.status === 'repaired') && chain.length === 0,
       checkedAt: this.clock.now().toISOString(),
@@ -602,22 +748,31 @@ export class ArchiveService {
   }
 }
 
-async function dbNow(em: EntityManager): Promise<string> {
-  if (em.connection.options.type === 'postgres') {
-    const r = (await em.query('SELECT clock_timestamp() AS t')) as Array<{ t: Date }>;
+/** The one thing the archive's reads need from a connection. */
+interface Query {
+  all(sql: string, params: unknown[]): Promise<unknown[]>;
+}
+
+const emQuery = (em: EntityManager): Query => ({
+  all: (sql, params) => em.query(sql, params) as Promise<unknown[]>,
+});
+
+async function dbNow(q: Query, pg: boolean): Promise<string> {
+  if (pg) {
+    const r = (await q.all('SELECT clock_timestamp() AS t', [])) as Array<{ t: Date }>;
     return r[0].t.toISOString();
   }
-  const r = (await em.query(`SELECT strftime('%Y-%m-%d %H:%M:%f', 'now') AS t`)) as Array<{ t: string }>;
+  const r = (await q.all(`SELECT strftime('%Y-%m-%d %H:%M:%f', 'now') AS t`, [])) as Array<{ t: string }>;
   return isoTime(r[0].t);
 }
 
 /** A SELECT of the table's rows as JSON images, the same shape the capture triggers record. */
-async function imageSelect(em: EntityManager, table: string, excluded: string[]): Promise<string> {
-  if (em.connection.options.type === 'postgres') {
+async function imageSelect(q: Query, pg: boolean, table: string, excluded: string[]): Promise<string> {
+  if (pg) {
     const ex = excluded.length ? ` - ARRAY[${excluded.map((c) => `'${c}'`).join(', ')}]::text[]` : '';
     return `SELECT (to_jsonb(t)${ex})::text AS j FROM "${table}" t`;
   }
-  const cols = ((await em.query(`PRAGMA table_info("${table}")`)) as Array<{ name: string }>)
+  const cols = ((await q.all(`PRAGMA table_info("${table}")`, [])) as Array<{ name: string }>)
     .map((c) => c.name)
     .filter((c) => !excluded.includes(c));
   return `SELECT json_object(${cols.map((c) => `'${c}', "${c}"`).join(', ')}) AS j FROM "${table}"`;

@@ -15,6 +15,11 @@ export class TenantKeyring {
     this.kek = deriveKey(secret, 'tenant-keys');
   }
 
+  /** A stored key, unwrapped; null when it was destroyed (purged). */
+  unwrap(tenantId: string, wrappedKey: string | null): Buffer | null {
+    return wrappedKey ? open(this.kek, wrappedKey, `tenant-key:${tenantId}`) : null;
+  }
+
   /** The live keys of these tenants; a purged tenant (key destroyed) maps to null. Missing keys are created. */
   async keysFor(
     m: EntityManager,
