@@ -23,12 +23,14 @@ describe('DR drill: 100 of 500 tenants deleted by a script, restored to T - 1 s'
       tenants: 500,
       deleted: 100,
       newestRestorable: async () => (await archive.restorableWindow()).newest,
+      archivedThrough: async () => (await archive.restorableWindow()).archivedThrough,
       waves: { sizes: [1, 9, 90], bakeSeconds: 0 },
     });
     process.stdout.write(
       `DR drill (${t.database.schema ? 'PostgreSQL' : 'SQLite'}): ${r.restored} tenants restored, ` +
         `RTO ${(r.rtoMs / 1000).toFixed(2)} s (approval -> last tenant restored), RPO ${(r.rpoMs / 1000).toFixed(2)} s ` +
-        `(newest restorable moment at T), ${r.writesAfterT} writes to other tenants after T\n`,
+        `(newest restorable moment at T; ${r.archiveRpoMs === null ? 'no segment yet' : `${(r.archiveRpoMs / 1000).toFixed(2)} s`} ` +
+        `from the archive's files alone), ${r.writesAfterT} writes to other tenants after T\n`,
     );
     // The plan showed each deleted tenant as absent now, with its rows to be restored and nothing overwritten.
     expect(r.planTargets).toHaveLength(100);

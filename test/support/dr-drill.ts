@@ -153,6 +153,8 @@ export interface DrillResult {
   writesAfterT: number;
   /** Newest restorable moment at T, behind T (0 when T itself was restorable). */
   rpoMs: number;
+  /** T minus the newest change in the archive's files at T (what a loss of the whole database would cost). */
+  archiveRpoMs: number | null;
   /** From the approval that made the CR approved to the last tenant restored. */
   rtoMs: number;
   planTargets: Array<{ id: string; state: string; action: string; detail?: Record<string, unknown> }>;
@@ -164,6 +166,8 @@ export interface DrillOptions {
   deleted: number;
   /** The newest restorable moment now (the archive's reader): the RPO is measured with it at T. */
   newestRestorable: () => Promise<Date>;
+  /** The newest change shipped to the archive's files now (null before the first segment). */
+  archivedThrough?: () => Promise<Date | null>;
   waves?: Record<string, unknown>;
   log?: (line: string) => void;
 }
@@ -219,6 +223,8 @@ export async function runDrill(t: TestApp, o: DrillOptions): Promise<DrillResult
     ]);
     const newestAtT = await o.newestRestorable();
     const rpoMs = Math.max(0, T.getTime() - newestAtT.getTime());
+    const filesAtT = o.archivedThrough ? await o.archivedThrough() : null;
+    const archiveRpoMs = filesAtT ? Math.max(0, T.getTime() - filesAtT.getTime()) : null;
     o.log?.(`T=${T.toISOString()} newest restorable at T=${newestAtT.toISOString()} RPO=${rpoMs} ms`);
     await sleep(1500);
     stop = true;
@@ -286,6 +292,7 @@ export async function runDrill(t: TestApp, o: DrillOptions): Promise<DrillResult
       untouched: survivors.length,
       writesAfterT,
       rpoMs,
+      archiveRpoMs,
       rtoMs,
       planTargets,
       mismatches,
