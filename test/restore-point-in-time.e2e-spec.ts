@@ -1,3 +1,6 @@
+import { chmodSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ArchiveService } from '../src/archive/archive.service';
 import { Clock } from '../src/common/clock';
 import { approveCr, createActors, createApps, crBody, submitCr, Actors, CrBody } from './support/factories';
 import { plainClient, PlainClient, tenantCopies } from './support/dr-drill';
@@ -283,5 +286,52 @@ describe('tenant.restore to a point in time', () => {
     expect(await tenantCopies(db, ['c2'])).toEqual(before);
     expect(await tenantCopies(db, ['c1'])).toEqual(c1AtM);
     await damage(false);
+  });
+
+  // Last: the archive's first base moves the start of the restorable window to it.
+  it('refuses a restore whose archive file is damaged beyond repair, naming the tenant and the file; writes nothing', async () => {
+    const archive = t.app.get(ArchiveService);
+    await archive.base();
+    const res = await t
+      .http()
+      .post('/api/tenants')
+      .set(bearer(t.adminToken))
+      .send({
+        id: 's1',
+        name: 'Customer s1',
+        tier: 'standard',
+        installations: [{ appKey: 'jira', data: { v: 1 } }],
+      });
+    expect(res.status).toBe(201);
+    const seg = (await archive.step()).segment;
+    expect(seg).toBeDefined();
+    const M = await moment();
+    await db.exec([[`UPDATE installations SET data = '{"v":2}' WHERE tenant_id = 's1'`]]);
+    expect((await archive.step()).segment).toBeDefined();
+    const file = join(t.config.archiveDir, seg?.file as string);
+    // Three damaged blocks in one stripe of 8 data + 2 parity blocks: beyond what parity repairs (ADR 0014).
+    const shard = Math.max(64, Math.min(4096, Math.ceil(statSync(file).size / 8 / 8) * 8));
+    const flip = () => {
+      const b = readFileSync(file);
+      for (const o of [1, shard + 1, 2 * shard + 1]) b[o] ^= 0x5a;
+      chmodSync(file, 0o644);
+      writeFileSync(file, b);
+    };
+    flip();
+    const before = await tenantCopies(db, ['s1']);
+    const r = await create(restoreBody(['s1'], M));
+    expect(r.status).toBe(422);
+    expect(r.body.code).toBe('CHANGE_REQUEST.INELIGIBLE_TARGET');
+    expect(r.body.details).toEqual([
+      {
+        target: 'tenant:s1',
+        reason: expect.stringMatching(
+          new RegExp(`${seg?.file as string} is damaged beyond repair.*ARCHIVE\\.CORRUPT`),
+        ),
+      },
+    ]);
+    expect(await tenantCopies(db, ['s1'])).toEqual(before);
+    flip(); // undone: the same plan is accepted
+    expect((await create(restoreBody(['s1'], M))).status).toBe(201);
   });
 });
