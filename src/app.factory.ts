@@ -8,10 +8,13 @@ import { json, raw, text } from 'body-parser';
 import cookieParser from 'cookie-parser';
 import type { NextFunction, Request, Response } from 'express';
 import { Logger } from 'nestjs-pino';
+import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { AppModule, AppOptions } from './app.module';
 import { mountClientApiFastPath } from './client-api/client-features.fast-path';
+import { dutyKey, plainPgUrl } from './common/replica-duties';
 import { createValidationPipe } from './common/validation';
+import { APP_CONFIG } from './config/config.module';
 import { AppConfig } from './config/config.schema';
 import { MetricsService } from './health/metrics.service';
 import { UsersService } from './users/users.service';
@@ -36,7 +39,7 @@ export async function createApp(
   });
   app.useLogger(app.get(Logger));
   app.disable('x-powered-by');
-  app.enableShutdownHooks();
+  if (options.shutdownHooks !== false) app.enableShutdownHooks();
   // GET /api/client/features, polled by every SDK, is answered ahead of the Nest pipeline (docs/decisions/0004).
   mountClientApiFastPath(app);
   // Explicit body parsers so the 1 MiB limit and the JSON-only policy are visible here.
@@ -77,11 +80,39 @@ export async function createApp(
 }
 
 /** Applies pending migrations (idempotent; safe to run on every boot and from several replicas in turn). */
+/**
+ * Applies pending migrations. On PostgreSQL, replicas that boot at once (a rolling upgrade, a scaled-out deployment)
+ * take turns under a session-level advisory lock per schema, held on a connection of its own: the first applies what
+ * is pending, the others then find nothing to do (TypeORM itself does not lock, and two runs of one migration make
+ * the second replica fail at boot).
+ */
 export async function runMigrations(app: NestExpressApplication): Promise<string[]> {
   const ds = app.get(DataSource);
-  const done = await ds.runMigrations({ transaction: 'each' });
-  return done.map((m) => m.name);
+  const config = app.get<AppConfig>(APP_CONFIG);
+  if (config.database.kind !== 'postgres') {
+    const done = await ds.runMigrations({ transaction: 'each' });
+    return done.map((m) => m.name);
+  }
+  const lock = new Client({
+    connectionString: plainPgUrl(config.database),
+    application_name: 'wavegate-migrate',
+  });
+  await lock.connect();
+  try {
+    await lock.query('SELECT pg_advisory_lock($1, $2)', [
+      MIGRATION_LOCK_CLASS,
+      dutyKey(config.database, 'migrations'),
+    ]);
+    const done = await ds.runMigrations({ transaction: 'each' });
+    return done.map((m) => m.name);
+  } finally {
+    // Ending the session releases the lock, also when a migration failed.
+    await lock.end().catch(() => undefined);
+  }
 }
+
+// First key of the advisory lock under which one replica at a time applies migrations (arbitrary constant).
+const MIGRATION_LOCK_CLASS = 774_300_120;
 
 /**
  * On an empty database, creates the first admin: from WAVEGATE_ADMIN_EMAIL/PASSWORD when set, otherwise

@@ -42,6 +42,8 @@ export interface AppOptions {
   clock?: Clock;
   /** Where the built approval UI is (default: web/dist in the repository). */
   webDistDir?: string;
+  /** false: the caller handles SIGTERM itself (`serve` drains first, main.ts); default: Nest's shutdown hooks. */
+  shutdownHooks?: boolean;
 }
 
 @Global()
@@ -77,7 +79,7 @@ export class AppModule {
           },
         }),
         ThrottlerModule.forRoot([{ name: 'login', ttl: 60_000, limit: config.loginRateLimit }]),
-        DatabaseModule.forRoot(config.database),
+        DatabaseModule.forRoot(config.database, config.dbPoolSize),
         CommonModule,
         HealthModule,
         EventsModule,

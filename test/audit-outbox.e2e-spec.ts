@@ -23,6 +23,15 @@ describe('audit chain and outbox', () => {
     const CONCURRENCY = 50;
     let next = 0;
     const statuses: number[] = [];
+    // Verifications while appends commit (as with several replicas at work) must find the chain intact.
+    const during: Array<{ ok: boolean; reason?: string }> = [];
+    let appending = true;
+    const verifying = (async () => {
+      while (appending) {
+        during.push(await verify());
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    })();
     await Promise.all(
       Array.from({ length: CONCURRENCY }, async () => {
         while (next < N) {
@@ -36,7 +45,11 @@ describe('audit chain and outbox', () => {
         }
       }),
     );
+    appending = false;
+    await verifying;
     expect(statuses.filter((s) => s !== 201)).toEqual([]);
+    expect(during.length).toBeGreaterThan(0);
+    expect(during.filter((r) => !r.ok)).toEqual([]);
     const result = await verify();
     expect(result).toMatchObject({ ok: true, entries: before + N });
     expect(result.firstBrokenSeq).toBeUndefined();

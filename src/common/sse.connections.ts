@@ -1,6 +1,9 @@
 import { BeforeApplicationShutdown, Injectable } from '@nestjs/common';
 import type { Request, Response } from 'express';
 
+const RETRY_MIN_MS = 250;
+const RETRY_SPREAD_MS = 1_500;
+
 /**
  * Open server-sent-event responses. A stream never ends by itself, so without this a graceful shutdown (SIGTERM,
  * `app.close()`) would wait forever for its clients; here every stream is ended before the server closes, and
@@ -27,8 +30,16 @@ export class SseConnections implements BeforeApplicationShutdown {
     return this.streams.size;
   }
 
+  /**
+   * Ends every stream with a `retry:` hint: clients (EventSource, Unleash and Wavegate SDKs) reconnect after it, through
+   * the load balancer to a replica that is still ready. The hint is spread over RETRY_SPREAD_MS so that the streams
+   * of a replica do not all land on the others in the same instant.
+   */
   beforeApplicationShutdown(): void {
-    for (const res of this.streams) res.end();
+    for (const res of this.streams) {
+      const retry = RETRY_MIN_MS + Math.floor(Math.random() * RETRY_SPREAD_MS);
+      res.end(`retry: ${retry}\n\n`);
+    }
     this.streams.clear();
   }
 }

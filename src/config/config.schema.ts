@@ -37,6 +37,12 @@ export interface AppConfig {
   captureKeepSeconds: number;
   /** The pg_dump binary for PostgreSQL backups (WAVEGATE_PG_DUMP); by default `pg_dump` is looked up on PATH. */
   pgDumpPath?: string;
+  /** SIGTERM: milliseconds readiness is 503 while the replica still serves (WAVEGATE_SHUTDOWN_GRACE_MS, 2000). */
+  shutdownGraceMs: number;
+  /** PostgreSQL connections per process in the pool (WAVEGATE_DB_POOL_SIZE, 10). */
+  dbPoolSize: number;
+  /** How often each replica polls the outbox as the fallback to NOTIFY (WAVEGATE_OUTBOX_POLL_MS, 500). */
+  outboxPollMs: number;
   /** Lifetime of a login token and its cookie. */
   sessionTtlSeconds: number;
   /** Attempts per minute per client IP on `POST /api/auth/login`. */
@@ -171,6 +177,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   const archiveKeepDailyDays = int('WAVEGATE_ARCHIVE_KEEP_DAILY_DAYS', 30, 0, 3650);
   const captureKeepSeconds = int('WAVEGATE_CAPTURE_KEEP_SECONDS', 3600, 0, 365 * 86400);
   const slack = slackConfig(env, problems);
+  // SIGTERM: how long readiness is 503 while the replica still serves, so the load balancer moves away first.
+  const shutdownGraceMs = int('WAVEGATE_SHUTDOWN_GRACE_MS', 2_000, 0, 8_000);
+  const dbPoolSize = int('WAVEGATE_DB_POOL_SIZE', 10, 1, 500);
+  // The outbox poll is the fallback behind PostgreSQL NOTIFY (and behind a lost LISTEN connection).
+  const outboxPollMs = int('WAVEGATE_OUTBOX_POLL_MS', 500, 20, 600_000);
 
   if (problems.length > 0) throw new ConfigError(problems);
 
@@ -204,6 +215,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     archiveKeepHourlySeconds,
     archiveKeepDailyDays,
     captureKeepSeconds,
+    shutdownGraceMs,
+    dbPoolSize,
+    outboxPollMs,
     sessionTtlSeconds,
     loginRateLimit,
     inventorySyncIntervalSeconds,

@@ -9,7 +9,8 @@ import { MIGRATIONS } from './migrations';
 // `count(*)` and other int8 results arrive as strings from pg; every count Wavegate reads fits in a JS number.
 pgTypes.setTypeParser(20, (v) => Number(v));
 
-export function buildDataSourceOptions(db: DatabaseConfig): DataSourceOptions {
+/** `poolSize`: connections per process to PostgreSQL (WAVEGATE_DB_POOL_SIZE; see docs/operations.md, pool sizing). */
+export function buildDataSourceOptions(db: DatabaseConfig, poolSize = 10): DataSourceOptions {
   const common = {
     entities: ENTITIES,
     migrations: MIGRATIONS,
@@ -38,7 +39,7 @@ export function buildDataSourceOptions(db: DatabaseConfig): DataSourceOptions {
     type: 'postgres',
     url: db.url,
     schema: db.schema,
-    extra: { max: 10, ...(db.schema ? { options: `-c search_path=${db.schema}` } : {}) },
+    extra: { max: poolSize, ...(db.schema ? { options: `-c search_path=${db.schema}` } : {}) },
     migrationsTransactionMode: 'each',
   };
 }

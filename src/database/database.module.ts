@@ -8,10 +8,12 @@ import { buildDataSourceOptions } from './data-source.options';
 @Global()
 @Module({})
 export class DatabaseModule {
-  static forRoot(db: DatabaseConfig): DynamicModule {
+  static forRoot(db: DatabaseConfig, poolSize?: number): DynamicModule {
     return {
       module: DatabaseModule,
-      imports: [TypeOrmModule.forRoot({ ...buildDataSourceOptions(db), retryAttempts: 2, retryDelay: 500 })],
+      imports: [
+        TypeOrmModule.forRoot({ ...buildDataSourceOptions(db, poolSize), retryAttempts: 2, retryDelay: 500 }),
+      ],
       providers: [TransactionRunner, { provide: LEDGER_APPENDER, useClass: AuditLedgerAppender }],
       exports: [TransactionRunner],
     };

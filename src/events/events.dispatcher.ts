@@ -1,6 +1,9 @@
-import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { ReplicaDuties } from '../common/replica-duties';
 import { TransactionRunner } from '../common/transaction';
+import { APP_CONFIG } from '../config/config.module';
+import { AppConfig } from '../config/config.schema';
 import { EventConsumerEntity } from './event.entity';
 import { EventsService, FeedEvent } from './events.service';
 
@@ -13,13 +16,16 @@ export interface DurableConsumer {
 
 export type LiveListener = (event: FeedEvent) => void;
 
-const POLL_MS = 500;
 const BATCH = 200;
+/** The duty (ReplicaDuties) of draining the durable consumers: one replica at a time. */
+export const DURABLE_CONSUMERS_DUTY = 'outbox-consumers';
 
 /**
  * Tails the outbox. Durable consumers (webhooks, ...) keep their position in `event_consumers`, so none loses an
- * event across a restart; live listeners (SSE streams) get each event once it is committed, in seq order,
- * including events committed by other replicas (found by polling).
+ * event across a restart, and are drained by one replica at a time (the DURABLE_CONSUMERS_DUTY); live listeners
+ * (SSE streams, the flag snapshot) get each event once it is committed, in seq order, on every replica, including
+ * events committed by other replicas: woken by this process's commits, by PostgreSQL NOTIFY (OutboxListener) and,
+ * as the fallback, by a poll.
  */
 @Injectable()
 export class EventsDispatcher implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -36,6 +42,8 @@ export class EventsDispatcher implements OnApplicationBootstrap, OnApplicationSh
     private readonly dataSource: DataSource,
     private readonly events: EventsService,
     private readonly tx: TransactionRunner,
+    private readonly duties: ReplicaDuties,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
     tx.onCommit((committed) => {
       if (committed.length > 0) this.poke();
@@ -55,7 +63,7 @@ export class EventsDispatcher implements OnApplicationBootstrap, OnApplicationSh
 
   async onApplicationBootstrap(): Promise<void> {
     this.liveSeq = await this.events.headSeq();
-    this.timer = setInterval(() => this.poke(), POLL_MS);
+    this.timer = setInterval(() => this.poke(), this.config.outboxPollMs);
     this.timer.unref();
   }
 
@@ -89,6 +97,7 @@ export class EventsDispatcher implements OnApplicationBootstrap, OnApplicationSh
       this.poke();
       await this.running;
       if (!this.again && !this.running) {
+        if (!this.duties.holds(DURABLE_CONSUMERS_DUTY)) return;
         const head = await this.events.headSeq();
         const positions = await this.positions();
         if (this.consumers.every((c) => (positions.get(c.name) ?? 0) >= head)) return;
@@ -105,6 +114,7 @@ export class EventsDispatcher implements OnApplicationBootstrap, OnApplicationSh
   private async drain(): Promise<void> {
     if (this.live.size > 0) await this.drainLive();
     else this.liveSeq = Math.max(this.liveSeq, await this.events.headSeq());
+    if (this.consumers.length === 0 || !(await this.duties.lead(DURABLE_CONSUMERS_DUTY))) return;
     for (const c of this.consumers) await this.drainConsumer(c);
   }
 
@@ -135,6 +145,9 @@ export class EventsDispatcher implements OnApplicationBootstrap, OnApplicationSh
       position = batch[batch.length - 1].seq;
       const pos = position;
       await this.tx.run(async (tx) => {
+        // Never backwards: a replica that lost the duty mid-batch must not rewind the one that took it over.
+        const row = await tx.manager.findOne(EventConsumerEntity, { where: { name: c.name } });
+        if (row && row.position >= pos) return;
         await tx.manager.upsert(EventConsumerEntity, { name: c.name, position: pos, updatedAt: tx.now }, [
           'name',
         ]);

@@ -3,6 +3,7 @@ import { ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { DataSource } from 'typeorm';
 import { Access, Public } from '../common/auth.decorators';
+import { ReplicaLifecycle } from '../common/replica-lifecycle';
 import { MetricsService } from './metrics.service';
 
 @ApiTags('health')
@@ -11,6 +12,7 @@ export class HealthController {
   constructor(
     private readonly dataSource: DataSource,
     private readonly metrics: MetricsService,
+    private readonly lifecycle: ReplicaLifecycle,
   ) {}
 
   @Public()
@@ -20,11 +22,19 @@ export class HealthController {
     return { status: 'ok' };
   }
 
-  /** Ready when the database answers and every migration is applied. */
+  /**
+   * Ready when the replica is not shutting down, the database answers and every migration is applied. On SIGTERM this
+   * turns 503 first (`replica: draining`), while the replica still serves, so the load balancer moves away before the
+   * streams are closed (docs/operations.md, "Health checks").
+   */
   @Public()
   @Get('health/ready')
   async ready(@Res({ passthrough: true }) res: Response) {
     const checks: Record<string, string> = {};
+    if (this.lifecycle.draining) {
+      res.status(503);
+      return { status: 'unavailable', checks: { replica: 'draining' } };
+    }
     try {
       await this.dataSource.query('SELECT 1');
       checks.database = 'ok';

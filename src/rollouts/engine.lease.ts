@@ -45,6 +45,19 @@ export class EngineLease {
     });
   }
 
+  /** Gives up every lease this process holds (graceful shutdown); returns how many. */
+  async releaseAll(): Promise<number> {
+    return this.tx.run(async (tx) => {
+      const res = await tx.manager
+        .createQueryBuilder()
+        .update(RolloutEntity)
+        .set({ leaseOwner: null, leaseUntil: null })
+        .where('lease_owner = :me', { me: this.settings.workerId })
+        .execute();
+      return res.affected ?? 0;
+    });
+  }
+
   /**
    * Inside a target's (or wave's) transaction: is the CR still in the phase's active status and is the lease still
    * ours? On PostgreSQL the rows are read FOR SHARE, so a halt or a lease takeover waits for this transaction and

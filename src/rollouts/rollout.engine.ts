@@ -1,9 +1,17 @@
 // The wave engine's runner loop (poke, tick, drive, step) and its public face; see the class comment for its parts.
-import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import {
+  BeforeApplicationShutdown,
+  Inject,
+  Injectable,
+  Logger,
+  OnApplicationBootstrap,
+  OnApplicationShutdown,
+} from '@nestjs/common';
 import { Brackets, EntityManager, In } from 'typeorm';
 import { Clock } from '../common/clock';
 import { APP_CONFIG } from '../config/config.module';
 import { AppConfig } from '../config/config.schema';
+import { ReplicaLifecycle } from '../common/replica-lifecycle';
 import { TransactionRunner, Tx } from '../common/transaction';
 import { ChangeRequestEntity } from '../change-requests/change-request.entity';
 import { OperationRegistry } from '../operations/operation.registry';
@@ -47,7 +55,9 @@ const WAKE_EVENTS = new Set([
  *   target.outcomes.ts     recording one target's success or failure
  */
 @Injectable()
-export class RolloutEngine implements OnApplicationBootstrap, OnApplicationShutdown {
+export class RolloutEngine
+  implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown
+{
   private readonly logger = new Logger(RolloutEngine.name);
   private timer?: NodeJS.Timeout;
   private running?: Promise<void>;
@@ -66,6 +76,7 @@ export class RolloutEngine implements OnApplicationBootstrap, OnApplicationShutd
     @Inject(Clock) private readonly clock: Clock,
     @Inject(ENGINE_SETTINGS) readonly settings: EngineSettings,
     @Inject(APP_CONFIG) config: AppConfig,
+    lifecycle: ReplicaLifecycle,
   ) {
     const stopped = () => this.stopped;
     this.lease = new EngineLease(tx, settings);
@@ -87,6 +98,8 @@ export class RolloutEngine implements OnApplicationBootstrap, OnApplicationShutd
     tx.onCommit((events) => {
       if (events.some((e) => WAKE_EVENTS.has(e.type))) this.poke();
     });
+    // SIGTERM: take no new step from now on (the step in progress finishes; leases are released at shutdown).
+    lifecycle.onDrain(() => this.halt());
   }
 
   onApplicationBootstrap(): void {
@@ -96,9 +109,26 @@ export class RolloutEngine implements OnApplicationBootstrap, OnApplicationShutd
     this.poke();
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  /** Takes no new step; the one in progress finishes. */
+  private halt(): void {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
+  }
+
+  // Before the database closes: wait for the step in progress, then hand our CRs back so that another replica
+  // resumes them at once instead of after the lease expires.
+  async beforeApplicationShutdown(): Promise<void> {
+    this.halt();
+    await this.running;
+    const released = await this.lease.releaseAll().catch((e: unknown) => {
+      this.logger.warn(`leases not released (they expire by themselves): ${String(e)}`);
+      return 0;
+    });
+    if (released > 0) this.logger.log(`released the lease of ${released} rollout(s)`);
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.halt();
     await this.running;
   }
 

@@ -153,6 +153,17 @@ export class ChildServer {
     await exited;
   }
 
+  /** SIGTERM (graceful shutdown): resolves with the exit code and how long the process took to exit. */
+  async terminate(): Promise<{ code: number | null; ms: number }> {
+    const c = this.child;
+    if (!c || c.exitCode !== null || c.signalCode !== null) return { code: c?.exitCode ?? null, ms: 0 };
+    const started = Date.now();
+    const exited = new Promise<number | null>((r) => c.once('exit', (code) => r(code)));
+    c.kill('SIGTERM');
+    const code = await exited;
+    return { code, ms: Date.now() - started };
+  }
+
   get pid(): number | undefined {
     return this.child?.pid;
   }
@@ -174,6 +185,7 @@ export function api(base: string | (() => string)) {
   return {
     get: (path: string, token?: string) => call('GET', path, token),
     post: (path: string, token?: string, body?: unknown) => call('POST', path, token, body ?? {}),
+    put: (path: string, token?: string, body?: unknown) => call('PUT', path, token, body ?? {}),
     async login(email: string, password: string): Promise<string> {
       const r = await call('POST', '/api/auth/login', undefined, { email, password });
       if (r.status !== 200) throw new Error(`login failed ${r.status} ${JSON.stringify(r.body)}`);
