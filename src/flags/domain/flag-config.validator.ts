@@ -1,34 +1,43 @@
-import { isIP } from 'node:net';
+// Pure validation and normalisation of what the admin API accepts for a flag environment: on/off, strategies and
+// their parameters; constraints and variants are checked by constraint.validator.ts and variant.validator.ts. Every
+// problem is reported with its field path (`strategies[0].constraints[1].operator`), all at once, so a form can
+// show them together.
 import { ErrorDetail } from '../../common/errors';
+import { cidrValid, MAX_VALUES, validateConstraints } from './constraint.validator';
 import {
-  Constraint,
-  CONSTRAINT_OPERATORS,
-  ConstraintOperator,
+  fieldList,
   FlagEnvironmentConfig,
-  Override,
   Strategy,
   STRATEGY_NAMES,
   StrategyName,
-  StrategyVariant,
   VariantDefinition,
-  VariantPayload,
 } from './flag.model';
+import { CONTEXT_NAME_RE, isObject, refuseUnknownFields, Result } from './validation';
+import { validateVariants } from './variant.validator';
 
-// Pure validation and normalisation of what the admin API accepts for a flag environment, a segment's
-// constraints and variants. Every problem is reported with its field path (`strategies[0].constraints[1].operator`),
-// all at once, so a form can show them together.
+export {
+  cidrValid,
+  semverValid,
+  validateConstraints,
+  MAX_CONSTRAINTS,
+  MAX_VALUES,
+} from './constraint.validator';
+export { MAX_VARIANTS, TOTAL_WEIGHT } from './variant.validator';
+export type { Result } from './validation';
 
 export const MAX_STRATEGIES = 100;
-export const MAX_CONSTRAINTS = 100;
-export const MAX_VALUES = 10_000;
-export const MAX_VARIANTS = 100;
-export const TOTAL_WEIGHT = 1000;
 
-const SEMVER_RE =
-  /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$/;
-const DATE_RE = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?)?$/;
-const CONTEXT_NAME_RE = /^[A-Za-z_][A-Za-z0-9_.:-]{0,99}$/;
-const NAME_RE = /^[^\s].{0,99}$/s;
+const ENVIRONMENT_FIELDS = fieldList<FlagEnvironmentConfig>()(['enabled', 'strategies', 'variants']);
+const STRATEGY_FIELDS = fieldList<Strategy>()([
+  'id',
+  'name',
+  'title',
+  'disabled',
+  'parameters',
+  'constraints',
+  'segments',
+  'variants',
+]);
 
 const STRATEGY_PARAMS: Record<StrategyName, readonly string[]> = {
   default: [],
@@ -38,15 +47,6 @@ const STRATEGY_PARAMS: Record<StrategyName, readonly string[]> = {
   remoteAddress: ['IPs'],
   applicationHostname: ['hostNames'],
 };
-
-const LIST_OPERATORS: ReadonlySet<ConstraintOperator> = new Set([
-  'IN',
-  'NOT_IN',
-  'STR_STARTS_WITH',
-  'STR_ENDS_WITH',
-  'STR_CONTAINS',
-  'IN_CIDR',
-]);
 
 export interface ValidationContext {
   flagKey: string;
@@ -58,25 +58,6 @@ export interface ValidationContext {
   previous?: readonly Strategy[];
 }
 
-export type Result<T> = { ok: true; value: T } | { ok: false; errors: ErrorDetail[] };
-
-const isObject = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
-
-export function semverValid(v: string): boolean {
-  return SEMVER_RE.test(v);
-}
-
-export function cidrValid(v: string): boolean {
-  const [addr, bits, ...rest] = v.split('/');
-  if (rest.length > 0) return false;
-  const family = isIP(addr);
-  if (family === 0) return false;
-  if (bits === undefined) return true;
-  if (!/^\d{1,3}$/.test(bits)) return false;
-  return Number(bits) <= (family === 4 ? 32 : 128);
-}
-
 /** A flag environment configuration: `{enabled?, strategies?, variants?}` merged over `current`. */
 export function validateFlagEnvironment(
   input: unknown,
@@ -85,10 +66,7 @@ export function validateFlagEnvironment(
 ): Result<FlagEnvironmentConfig> {
   const errors: ErrorDetail[] = [];
   if (!isObject(input)) return { ok: false, errors: [{ field: 'body', reason: 'must be an object' }] };
-  for (const k of Object.keys(input)) {
-    if (!['enabled', 'strategies', 'variants'].includes(k))
-      errors.push({ field: k, reason: 'unknown field' });
-  }
+  refuseUnknownFields(input, ENVIRONMENT_FIELDS, '', errors);
   let enabled = current.enabled;
   if (input.enabled !== undefined) {
     if (typeof input.enabled !== 'boolean') errors.push({ field: 'enabled', reason: 'must be a boolean' });
@@ -146,13 +124,7 @@ function validateStrategy(
     errors.push({ field: at, reason: 'must be an object' });
     return fallback;
   }
-  for (const k of Object.keys(raw)) {
-    if (
-      !['id', 'name', 'title', 'disabled', 'parameters', 'constraints', 'segments', 'variants'].includes(k)
-    ) {
-      errors.push({ field: `${at}.${k}`, reason: 'unknown field' });
-    }
-  }
+  refuseUnknownFields(raw, STRATEGY_FIELDS, at, errors);
   const name = raw.name;
   if (typeof name !== 'string' || !(STRATEGY_NAMES as readonly string[]).includes(name)) {
     errors.push({ field: `${at}.name`, reason: `unknown strategy; one of ${STRATEGY_NAMES.join(', ')}` });
@@ -264,26 +236,9 @@ function validateParameters(
   switch (name) {
     case 'default':
       break;
-    case 'flexibleRollout': {
-      const r = out.rollout;
-      if (r === undefined) {
-        if (!errors.some((e) => e.field === `${at}.rollout`)) {
-          errors.push({ field: `${at}.rollout`, reason: 'required: a whole number from 0 to 100' });
-        }
-      } else if (!/^\d{1,3}$/.test(r.trim()) || Number(r) > 100) {
-        errors.push({ field: `${at}.rollout`, reason: 'must be a whole number from 0 to 100' });
-      } else out.rollout = String(Number(r));
-      const st = out.stickiness;
-      if (st !== undefined && !(st === 'default' || st === 'random' || CONTEXT_NAME_RE.test(st))) {
-        errors.push({ field: `${at}.stickiness`, reason: 'must be default, random or a context field name' });
-      }
-      out.stickiness = st || 'default';
-      if (out.groupId !== undefined && out.groupId.length > 100) {
-        errors.push({ field: `${at}.groupId`, reason: 'at most 100 characters' });
-      }
-      out.groupId = out.groupId || flagKey;
+    case 'flexibleRollout':
+      normaliseRollout(out, at, flagKey, errors);
       break;
-    }
     case 'userWithId':
       requireList('userIds');
       break;
@@ -304,236 +259,28 @@ function validateParameters(
   return out;
 }
 
-/** Constraints of a strategy or a segment. */
-export function validateConstraints(raw: unknown, at: string, errors: ErrorDetail[]): Constraint[] {
-  if (!Array.isArray(raw)) {
-    errors.push({ field: at, reason: 'must be an array' });
-    return [];
-  }
-  if (raw.length > MAX_CONSTRAINTS)
-    errors.push({ field: at, reason: `at most ${MAX_CONSTRAINTS} constraints` });
-  return raw.map((c, i) => validateConstraint(c, `${at}[${i}]`, errors));
-}
-
-function validateConstraint(raw: unknown, at: string, errors: ErrorDetail[]): Constraint {
-  const out: Constraint = { contextName: '', operator: 'IN', values: [] };
-  if (!isObject(raw)) {
-    errors.push({ field: at, reason: 'must be an object' });
-    return out;
-  }
-  for (const k of Object.keys(raw)) {
-    if (!['contextName', 'operator', 'values', 'value', 'inverted', 'caseInsensitive'].includes(k)) {
-      errors.push({ field: `${at}.${k}`, reason: 'unknown field' });
-    }
-  }
-  if (typeof raw.contextName !== 'string' || !CONTEXT_NAME_RE.test(raw.contextName)) {
-    errors.push({
-      field: `${at}.contextName`,
-      reason: 'must be a context field name (letters, digits, _ . : -)',
-    });
-  } else out.contextName = raw.contextName;
-  const op = raw.operator;
-  if (typeof op !== 'string' || !(CONSTRAINT_OPERATORS as readonly string[]).includes(op)) {
-    errors.push({
-      field: `${at}.operator`,
-      reason: `unknown operator; one of ${CONSTRAINT_OPERATORS.join(', ')}`,
-    });
-    return out;
-  }
-  out.operator = op as ConstraintOperator;
-  for (const flag of ['inverted', 'caseInsensitive'] as const) {
-    if (raw[flag] === undefined || raw[flag] === null) continue;
-    if (typeof raw[flag] !== 'boolean') errors.push({ field: `${at}.${flag}`, reason: 'must be a boolean' });
-    else if (raw[flag]) out[flag] = true;
-  }
-  if (LIST_OPERATORS.has(out.operator)) {
-    delete out.value;
-    if (raw.value !== undefined && raw.value !== null && raw.value !== '') {
-      errors.push({ field: `${at}.value`, reason: `${op} takes values (a list), not value` });
-    }
-    const values = raw.values;
-    if (!Array.isArray(values) || values.length === 0) {
-      errors.push({ field: `${at}.values`, reason: `${op} needs a non-empty list of strings` });
-      return out;
-    }
-    if (values.length > MAX_VALUES)
-      errors.push({ field: `${at}.values`, reason: `at most ${MAX_VALUES} values` });
-    const list: string[] = [];
-    values.forEach((v, j) => {
-      if (typeof v !== 'string') errors.push({ field: `${at}.values[${j}]`, reason: 'must be a string' });
-      else if (v.length > 1000)
-        errors.push({ field: `${at}.values[${j}]`, reason: 'at most 1000 characters' });
-      else if (op === 'IN_CIDR' && !cidrValid(v.trim())) {
-        errors.push({ field: `${at}.values[${j}]`, reason: 'not an IP address or CIDR range' });
-      } else list.push(op === 'IN_CIDR' ? v.trim() : v);
-    });
-    out.values = list;
-    return out;
-  }
-  delete out.values;
-  if (Array.isArray(raw.values) && raw.values.length > 0) {
-    errors.push({ field: `${at}.values`, reason: `${op} takes a single value, not values` });
-  }
-  const value = typeof raw.value === 'number' ? String(raw.value) : raw.value;
-  if (typeof value !== 'string' || value.trim() === '') {
-    errors.push({ field: `${at}.value`, reason: `${op} needs a value` });
-    return out;
-  }
-  const v = value.trim();
-  if (op.startsWith('NUM_') && !(/^-?\d+(\.\d+)?([eE][-+]?\d+)?$/.test(v) && Number.isFinite(Number(v)))) {
-    errors.push({ field: `${at}.value`, reason: 'not a number' });
-  } else if (op.startsWith('DATE_') && !(DATE_RE.test(v) && !Number.isNaN(Date.parse(v)))) {
-    errors.push({ field: `${at}.value`, reason: 'not an ISO 8601 date-time' });
-  } else if (op.startsWith('SEMVER_') && !semverValid(v)) {
-    errors.push({ field: `${at}.value`, reason: 'not a semantic version (MAJOR.MINOR.PATCH[-pre][+build])' });
-  } else if (op === 'REGEX') {
-    try {
-      new RegExp(v);
-    } catch {
-      errors.push({ field: `${at}.value`, reason: 'not a valid regular expression' });
-    }
-  }
-  out.value = op === 'REGEX' ? value : v;
-  return out;
-}
-
-/** Flag variants (with overrides) or strategy variants; weights of `variable` variants are spread over 1000. */
-function validateVariants(
-  raw: unknown,
+/** flexibleRollout: rollout 0-100 required; stickiness and groupId default to `default` and the flag key. */
+function normaliseRollout(
+  out: Record<string, string>,
   at: string,
-  withOverrides: boolean,
+  flagKey: string,
   errors: ErrorDetail[],
-): StrategyVariant[] | VariantDefinition[] {
-  if (!Array.isArray(raw)) {
-    errors.push({ field: at, reason: 'must be an array' });
-    return [];
+): void {
+  const r = out.rollout;
+  if (r === undefined) {
+    if (!errors.some((e) => e.field === `${at}.rollout`)) {
+      errors.push({ field: `${at}.rollout`, reason: 'required: a whole number from 0 to 100' });
+    }
+  } else if (!/^\d{1,3}$/.test(r.trim()) || Number(r) > 100) {
+    errors.push({ field: `${at}.rollout`, reason: 'must be a whole number from 0 to 100' });
+  } else out.rollout = String(Number(r));
+  const st = out.stickiness;
+  if (st !== undefined && !(st === 'default' || st === 'random' || CONTEXT_NAME_RE.test(st))) {
+    errors.push({ field: `${at}.stickiness`, reason: 'must be default, random or a context field name' });
   }
-  if (raw.length > MAX_VARIANTS) errors.push({ field: at, reason: `at most ${MAX_VARIANTS} variants` });
-  const names = new Set<string>();
-  const before = errors.length;
-  const out = raw.map((v, i) => {
-    const p = `${at}[${i}]`;
-    const variant: VariantDefinition = { name: '', weight: 0, weightType: 'variable', stickiness: 'default' };
-    if (!isObject(v)) {
-      errors.push({ field: p, reason: 'must be an object' });
-      return variant;
-    }
-    const allowed = [
-      'name',
-      'weight',
-      'weightType',
-      'stickiness',
-      'payload',
-      ...(withOverrides ? ['overrides'] : []),
-    ];
-    for (const k of Object.keys(v))
-      if (!allowed.includes(k)) errors.push({ field: `${p}.${k}`, reason: 'unknown field' });
-    if (typeof v.name !== 'string' || !NAME_RE.test(v.name) || v.name.length > 100) {
-      errors.push({ field: `${p}.name`, reason: 'must be 1-100 characters' });
-    } else if (names.has(v.name)) errors.push({ field: `${p}.name`, reason: 'duplicate variant name' });
-    else {
-      names.add(v.name);
-      variant.name = v.name;
-    }
-    if (v.weightType !== undefined) {
-      if (v.weightType !== 'variable' && v.weightType !== 'fix') {
-        errors.push({ field: `${p}.weightType`, reason: 'must be variable or fix' });
-      } else variant.weightType = v.weightType;
-    }
-    if (v.weight !== undefined) {
-      if (
-        typeof v.weight !== 'number' ||
-        !Number.isInteger(v.weight) ||
-        v.weight < 0 ||
-        v.weight > TOTAL_WEIGHT
-      ) {
-        errors.push({ field: `${p}.weight`, reason: `must be a whole number from 0 to ${TOTAL_WEIGHT}` });
-      } else variant.weight = v.weight;
-    } else if (variant.weightType === 'fix')
-      errors.push({ field: `${p}.weight`, reason: 'required for a fix weight' });
-    if (v.stickiness !== undefined) {
-      if (
-        typeof v.stickiness !== 'string' ||
-        !(v.stickiness === 'default' || CONTEXT_NAME_RE.test(v.stickiness))
-      ) {
-        errors.push({ field: `${p}.stickiness`, reason: 'must be default or a context field name' });
-      } else variant.stickiness = v.stickiness;
-    }
-    if (v.payload !== undefined && v.payload !== null) {
-      const payload = validatePayload(v.payload, `${p}.payload`, errors);
-      if (payload) variant.payload = payload;
-    }
-    if (withOverrides && v.overrides !== undefined) {
-      variant.overrides = validateOverrides(v.overrides, `${p}.overrides`, errors);
-      if (variant.overrides.length === 0) delete variant.overrides;
-    }
-    return variant;
-  });
-  if (errors.length > before || out.length === 0) return out;
-  const fixed = out.filter((v) => v.weightType === 'fix').reduce((s, v) => s + v.weight, 0);
-  const variable = out.filter((v) => v.weightType === 'variable');
-  if (fixed > TOTAL_WEIGHT)
-    errors.push({ field: at, reason: `fix weights add up to ${fixed}, more than ${TOTAL_WEIGHT}` });
-  else if (variable.length === 0 && fixed !== TOTAL_WEIGHT) {
-    errors.push({
-      field: at,
-      reason: `fix weights must add up to ${TOTAL_WEIGHT} when no variant is variable`,
-    });
-  } else if (variable.length > 0) {
-    // As Unleash does: the rest of 1000 is spread evenly over the variable variants, the remainder to the first ones.
-    const rest = TOTAL_WEIGHT - fixed;
-    const each = Math.floor(rest / variable.length);
-    variable.forEach((v, i) => (v.weight = each + (i < rest % variable.length ? 1 : 0)));
+  out.stickiness = st || 'default';
+  if (out.groupId !== undefined && out.groupId.length > 100) {
+    errors.push({ field: `${at}.groupId`, reason: 'at most 100 characters' });
   }
-  return withOverrides ? out : out.map(({ overrides: _o, ...v }) => v);
-}
-
-function validatePayload(raw: unknown, at: string, errors: ErrorDetail[]): VariantPayload | undefined {
-  if (!isObject(raw)) {
-    errors.push({ field: at, reason: 'must be an object {type, value}' });
-    return undefined;
-  }
-  const { type, value } = raw;
-  if (type !== 'string' && type !== 'json' && type !== 'csv' && type !== 'number') {
-    errors.push({ field: `${at}.type`, reason: 'must be string, json, csv or number' });
-    return undefined;
-  }
-  if (typeof value !== 'string') {
-    errors.push({ field: `${at}.value`, reason: 'must be a string' });
-    return undefined;
-  }
-  if (value.length > 100_000) errors.push({ field: `${at}.value`, reason: 'at most 100000 characters' });
-  if (type === 'json') {
-    try {
-      JSON.parse(value);
-    } catch {
-      errors.push({ field: `${at}.value`, reason: 'not valid JSON' });
-    }
-  }
-  if (type === 'number' && (value.trim() === '' || !Number.isFinite(Number(value)))) {
-    errors.push({ field: `${at}.value`, reason: 'not a number' });
-  }
-  return { type, value };
-}
-
-function validateOverrides(raw: unknown, at: string, errors: ErrorDetail[]): Override[] {
-  if (!Array.isArray(raw)) {
-    errors.push({ field: at, reason: 'must be an array' });
-    return [];
-  }
-  return raw.map((o, i) => {
-    const p = `${at}[${i}]`;
-    if (!isObject(o)) {
-      errors.push({ field: p, reason: 'must be an object {contextName, values}' });
-      return { contextName: '', values: [] };
-    }
-    if (typeof o.contextName !== 'string' || !CONTEXT_NAME_RE.test(o.contextName)) {
-      errors.push({ field: `${p}.contextName`, reason: 'must be a context field name' });
-    }
-    if (!Array.isArray(o.values) || !o.values.every((v) => typeof v === 'string')) {
-      errors.push({ field: `${p}.values`, reason: 'must be a list of strings' });
-      return { contextName: String(o.contextName), values: [] };
-    }
-    return { contextName: String(o.contextName), values: o.values as string[] };
-  });
+  out.groupId = out.groupId || flagKey;
 }

@@ -1,51 +1,57 @@
+import type * as Wire from '@wavegate/evaluation';
 import { canonicalJson, sha256Hex } from '../../common/canonical-json';
 import {
   Constraint,
   FeatureDependency,
   FlagEnvironmentConfig,
+  Narrow,
   Strategy,
+  StrategyVariant,
   VariantDefinition,
 } from './flag.model';
 
 // Builds the Unleash v2 client features response (GET /api/client/features) for one environment from the stored
 // model: a pure function, so the same input gives the same bytes (and ETag) on every replica.
 
-export interface ServedStrategy {
-  name: string;
-  id: string;
-  title?: string;
-  sortOrder: number;
-  parameters: Record<string, string>;
-  constraints: Constraint[];
-  segments: number[];
-  variants: Array<Omit<VariantDefinition, 'overrides'>>;
-}
+/**
+ * A wire type as Wavegate serves it: every field set, except those never served (`NotServed`) and those sent
+ * only when they have a value (`WhenSet`). A field added to the wire type is therefore required here until this
+ * file serves it or says why not.
+ */
+type Served<W, NotServed extends keyof W = never, WhenSet extends keyof W = never> = Required<
+  Omit<W, NotServed | WhenSet>
+> &
+  Pick<W, WhenSet>;
 
-export interface ServedFeature {
-  name: string;
-  type: string;
-  description: string | null;
-  project: string;
-  enabled: boolean;
-  stale: boolean;
-  impressionData: boolean;
-  strategies: ServedStrategy[];
-  variants: VariantDefinition[];
-  dependencies?: FeatureDependency[];
-}
+// `disabled`: disabled strategies are not served at all.
+export type ServedStrategy = Narrow<
+  Served<Wire.Strategy, 'disabled', 'title'>,
+  {
+    id: string;
+    title?: string;
+    parameters: Record<string, string>;
+    constraints: Constraint[];
+    variants: StrategyVariant[];
+  }
+>;
 
-export interface ServedSegment {
-  id: number;
-  name: string;
-  constraints: Constraint[];
-}
+export type ServedFeature = Narrow<
+  Served<Wire.ClientFeature, never, 'dependencies'>,
+  { strategies: ServedStrategy[]; variants: VariantDefinition[]; dependencies?: FeatureDependency[] }
+>;
 
-export interface ClientFeaturesBody {
-  version: 2;
-  features: ServedFeature[];
-  query: { environment: string; inlineSegmentConstraints: false };
-  segments: ServedSegment[];
-}
+export type ServedSegment = Narrow<Served<Wire.Segment>, { name: string; constraints: Constraint[] }>;
+
+// `meta`: Unleash's server sends revision data there; Wavegate has none.
+export type ClientFeaturesBody = Narrow<
+  Served<Wire.ClientFeaturesResponse, 'meta'>,
+  {
+    version: 2;
+    features: ServedFeature[];
+    query: { environment: string; inlineSegmentConstraints: false };
+    segments: ServedSegment[];
+  }
+>;
 
 export interface SnapshotFlag {
   key: string;
