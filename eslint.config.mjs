@@ -3,7 +3,18 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['**/dist/**', 'node_modules/**', 'web/**', 'coverage/**', 'test-output/**', '**/*.js', '**/*.mjs', '**/*.cjs'] },
+  {
+    ignores: [
+      '**/dist/**',
+      'node_modules/**',
+      'web/**',
+      'coverage/**',
+      'test-output/**',
+      '**/*.js',
+      '**/*.mjs',
+      '**/*.cjs',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -12,11 +23,56 @@ export default tseslint.config(
     },
     rules: {
       '@typescript-eslint/no-floating-promises': 'error',
-      '@typescript-eslint/switch-exhaustiveness-check': ['error', { considerDefaultExhaustiveForUnions: true }],
+      '@typescript-eslint/switch-exhaustiveness-check': [
+        'error',
+        { considerDefaultExhaustiveForUnions: true },
+      ],
       eqeqeq: ['error', 'always'],
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/no-explicit-any': 'error',
     },
+  },
+  {
+    // Issue 16: a file a newcomer can hold. Source only: tests, migrations and benchmarks aside (web/ is not linted
+    // here; its files are under 400 lines too).
+    files: ['src/**/*.ts', 'packages/*/src/**/*.ts'],
+    ignores: ['**/*.spec.ts', 'src/database/migrations/**'],
+    rules: {
+      'max-lines': ['error', { max: 400 }],
+      'max-lines-per-function': ['error', { max: 80 }],
+    },
+  },
+  {
+    // Over 400 lines, landed in the last hour by engineers still working on them (issue 16's note); split them
+    // along their seams, then remove them from this list. Not for new code.
+    files: ['src/archive/archive.service.ts', 'src/webhooks/domain/payload.formatter.ts'],
+    rules: { 'max-lines': 'off' },
+  },
+  {
+    // Functions still over 80 lines when the rule came in (issue 16's note lists them); remove a file from this list
+    // once it is split. Not for new code.
+    files: [
+      'src/config/config.schema.ts',
+      'src/connectors/connector-restore.operation.ts',
+      'src/operations/builtin.apply.ts',
+      'packages/evaluation/src/constraints.ts',
+      'src/webhooks/domain/payload.formatter.ts',
+      'src/change-requests/change-request.planner.ts',
+      'src/webhooks/webhook-delivery.worker.ts',
+      'src/signals/signals.service.ts',
+      'src/demo/demo.seed.ts',
+      'src/demo/demo.ts',
+      'src/demo/demo.platform.ts',
+      'src/webhooks/webhook.sender.ts',
+      'src/change-requests/domain/halt-policy.ts',
+      'src/tenants/tenant-input.validator.ts',
+      'src/providers/provider-register.operation.ts',
+      'src/providers/inventory.sync.ts',
+      'src/providers/provider.operations.ts',
+      'src/providers/domain/provider-definition.ts',
+      'src/archive/archive.service.ts',
+    ],
+    rules: { 'max-lines-per-function': 'off' },
   },
   {
     files: ['**/*.spec.ts', '**/*.e2e-spec.ts', 'test/**/*.ts', 'bench/**/*.ts'],

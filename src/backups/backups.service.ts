@@ -1,20 +1,27 @@
-import { execFile } from 'node:child_process';
-import { createHash, randomUUID } from 'node:crypto';
-import { accessSync, constants, createReadStream, existsSync, readFileSync, statSync } from 'node:fs';
+// Online backups of the configured database with a SHA-256 manifest (docs/decisions/0009-backups.md): making one
+// (under a temporary name, renamed when complete), listing, retention and verifying. How the database is copied and
+// a copy checked is in backup.copies.ts.
+import { randomUUID } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import { chmod, mkdir, readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
-import { basename, delimiter, dirname, isAbsolute, join, resolve } from 'node:path';
-import { promisify } from 'node:util';
-import { Worker } from 'node:worker_threads';
+import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import Database from 'better-sqlite3';
 import { Clock } from '../common/clock';
 import { decodeCursor, encodeCursor } from '../common/cursor';
-import { badRequest, conflict, DomainError, notFound, notImplemented } from '../common/errors';
+import { badRequest, conflict, DomainError, notFound } from '../common/errors';
 import { Mutex } from '../common/mutex';
 import { TransactionRunner } from '../common/transaction';
 import { APP_CONFIG } from '../config/config.module';
 import { AppConfig } from '../config/config.schema';
 import { MetricsService } from '../health/metrics.service';
+import {
+  checkPgDump,
+  checkSqliteCopy,
+  pgDump,
+  pgDumpBinary,
+  sha256File,
+  sqliteBackup,
+} from './backup.copies';
 import {
   BackupManifest,
   backupBaseName,
@@ -26,33 +33,6 @@ import {
   newestFirst,
   parseManifest,
 } from './backup.manifest';
-
-const run = promisify(execFile);
-
-// Run in a worker thread by sqliteBackup (plain CommonJS: it is evaluated as is, also under ts-jest). The copy keeps
-// the WAL flag; switching it to a rollback journal makes it one self-contained file that opens read-only anywhere.
-const SQLITE_BACKUP_WORKER = `
-const { parentPort, workerData } = require('node:worker_threads');
-const Database = require(workerData.module);
-(async () => {
-  const src = new Database(workerData.path, { readonly: true, fileMustExist: true });
-  try {
-    await src.backup(workerData.dest, { progress: () => 0x7fffffff });
-  } finally {
-    src.close();
-  }
-  const out = new Database(workerData.dest);
-  try {
-    out.pragma('journal_mode = DELETE');
-  } finally {
-    out.close();
-  }
-})().then(
-  () => parentPort.postMessage({ ok: true }),
-  (e) => parentPort.postMessage({ ok: false, error: String((e && e.message) || e) }),
-);
-`;
-const PG_DUMP_TIMEOUT_MS = 3_600_000;
 
 export interface BackupVerifyResult {
   ok: boolean;
@@ -138,7 +118,7 @@ export class BackupsService {
       requestedBy,
     };
     // Fails before anything is written when PostgreSQL has no pg_dump.
-    const pgDump = db.kind === 'postgres' ? this.pgDumpBinary() : undefined;
+    const pgDumpBin = db.kind === 'postgres' ? this.pgDumpBinary() : undefined;
     try {
       await mkdir(this.dir, { recursive: true, mode: 0o700 });
       await writeJsonAtomic(manifestFile, manifest);
@@ -148,8 +128,8 @@ export class BackupsService {
     try {
       // Created empty with mode 0600 first, so the backup is never readable by others, not even while written.
       await writeFile(temp, '', { mode: 0o600, flag: 'wx' });
-      if (db.kind === 'sqlite') await this.sqliteBackup(db.path, temp);
-      else await this.pgDump(pgDump as string, db.url, db.schema, temp);
+      if (db.kind === 'sqlite') await sqliteBackup(db.path, temp);
+      else await pgDump(pgDumpBin as string, db.url, db.schema, temp);
       await chmod(temp, 0o600);
       manifest.sha256 = await sha256File(temp);
       manifest.sizeBytes = (await stat(temp)).size;
@@ -166,76 +146,9 @@ export class BackupsService {
     }
   }
 
-  // A separate read-only connection copies every page in one backup step, i.e. inside one read transaction: a
-  // consistent snapshot of what was committed when it began. In WAL mode it neither blocks the service's writes
-  // nor is restarted by them (a multi-step copy from another connection would restart on every write). The copy
-  // runs in a worker thread: one step is synchronous, and on the service's thread it would stall every request
-  // for as long as the copy takes.
-  private async sqliteBackup(path: string, dest: string): Promise<void> {
-    if (path === ':memory:')
-      throw notImplemented('BACKUP.IN_MEMORY', 'an in-memory SQLite database cannot be backed up');
-    await new Promise<void>((resolvePromise, reject) => {
-      const worker = new Worker(SQLITE_BACKUP_WORKER, {
-        eval: true,
-        workerData: { module: require.resolve('better-sqlite3'), path, dest },
-      });
-      let done = false;
-      worker.once('message', (m: { ok: boolean; error?: string }) => {
-        done = true;
-        if (m.ok) resolvePromise();
-        else reject(new Error(m.error ?? 'SQLite backup failed'));
-      });
-      worker.once('error', (e) => {
-        done = true;
-        reject(e);
-      });
-      worker.once('exit', (code) => {
-        if (!done) reject(new Error(`SQLite backup worker exited with code ${code}`));
-      });
-    });
-  }
-
   /** The pg_dump to run: WAVEGATE_PG_DUMP, else `pg_dump` on PATH. */
   pgDumpBinary(): string {
-    const configured = this.config.pgDumpPath;
-    const bin = configured ?? findOnPath('pg_dump');
-    if (bin && isExecutable(bin)) return bin;
-    const reason = configured
-      ? `WAVEGATE_PG_DUMP (${configured}) is not an executable file`
-      : 'no pg_dump on PATH';
-    throw notImplemented(
-      'BACKUP.PG_DUMP_NOT_FOUND',
-      `PostgreSQL backups need pg_dump: ${reason}; install the PostgreSQL client tools (the same major version ` +
-        'as the server or newer) or set WAVEGATE_PG_DUMP',
-      [{ field: 'WAVEGATE_PG_DUMP', reason }],
-    );
-  }
-
-  private async pgDump(bin: string, url: string, schema: string | undefined, dest: string): Promise<void> {
-    // The password goes through the environment, not argv (visible in `ps`); `schema` is Wavegate's, not libpq's.
-    const u = new URL(url);
-    const password = decodeURIComponent(u.password);
-    u.password = '';
-    u.searchParams.delete('schema');
-    const args = [
-      '--format=custom',
-      '--file',
-      dest,
-      ...(schema ? ['--schema', schema] : []),
-      '--dbname',
-      u.toString(),
-    ];
-    try {
-      await run(bin, args, {
-        env: { ...process.env, ...(password ? { PGPASSWORD: password } : {}) },
-        timeout: PG_DUMP_TIMEOUT_MS,
-        maxBuffer: 4 * 1024 * 1024,
-      });
-    } catch (e) {
-      const stderr = String((e as { stderr?: unknown }).stderr ?? '').trim();
-      const why = (stderr || (e as Error).message).split('\n')[0].slice(0, 300);
-      throw conflict('BACKUP.PG_DUMP_FAILED', `pg_dump failed: ${why}`);
-    }
+    return pgDumpBinary(this.config.pgDumpPath);
   }
 
   private async schemaVersion(): Promise<string | null> {
@@ -312,30 +225,10 @@ export class BackupsService {
     if (!existsSync(file))
       throw notFound('BACKUP.FILE_MISSING', `backup file ${manifest.fileName} is missing`);
     const sha = (await sha256File(file)) === manifest.sha256 ? 'ok' : 'mismatch';
-    let check: string;
-    if (manifest.database === 'sqlite') {
-      try {
-        const db = new Database(file, { readonly: true, fileMustExist: true });
-        try {
-          const rows = db.pragma('integrity_check') as Array<{ integrity_check: string }>;
-          check = rows.map((r) => r.integrity_check).join('; ');
-        } finally {
-          db.close();
-        }
-      } catch (e) {
-        check = `error: ${(e as Error).message}`;
-      }
-    } else {
-      const restore = this.config.pgDumpPath
-        ? join(dirname(this.config.pgDumpPath), 'pg_restore')
-        : findOnPath('pg_restore');
-      if (!restore || !isExecutable(restore)) check = 'not checked: no pg_restore';
-      else
-        check = await run(restore, ['--list', file], { maxBuffer: 64 * 1024 * 1024 }).then(
-          () => 'ok',
-          (e: { stderr?: string; message: string }) => `error: ${(e.stderr || e.message).split('\n')[0]}`,
-        );
-    }
+    const check =
+      manifest.database === 'sqlite'
+        ? checkSqliteCopy(file)
+        : await checkPgDump(this.config.pgDumpPath, file);
     return {
       ok: sha === 'ok' && manifest.status === 'complete' && check === 'ok',
       id: manifest.id,
@@ -380,32 +273,6 @@ async function writeJsonAtomic(file: string, value: unknown): Promise<void> {
   const temp = `${file}.${randomUUID()}.tmp`;
   await writeFile(temp, JSON.stringify(value, null, 2) + '\n', { mode: 0o600 });
   await rename(temp, file);
-}
-
-function sha256File(file: string): Promise<string> {
-  return new Promise((resolvePromise, reject) => {
-    const h = createHash('sha256');
-    createReadStream(file)
-      .on('error', reject)
-      .on('data', (c) => h.update(c))
-      .on('end', () => resolvePromise(h.digest('hex')));
-  });
-}
-
-function findOnPath(name: string): string | undefined {
-  for (const d of (process.env.PATH ?? '').split(delimiter)) {
-    if (d && isExecutable(join(d, name))) return join(d, name);
-  }
-  return undefined;
-}
-
-function isExecutable(file: string): boolean {
-  try {
-    accessSync(file, constants.X_OK);
-    return statSync(file).isFile();
-  } catch {
-    return false;
-  }
 }
 
 // Read at runtime: package.json is outside the compiled tree (dist/ or a test's temporary build).

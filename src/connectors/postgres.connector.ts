@@ -2,46 +2,12 @@
 // snapshot, and writes them back in one transaction touching no other tenant's rows (ADR 0012). Uses `pg` directly
 // (not TypeORM): the platform's tables are not Wavegate's entities, and values must pass through as PostgreSQL text.
 import { Pool, PoolClient } from 'pg';
-import { conflict, DomainError, ErrorDetail, unprocessable } from '../common/errors';
+import { conflict, DomainError, unprocessable } from '../common/errors';
+import { CONNECTOR_ERRORS } from './connector.errors';
 import type { ConnectorTable } from './data-connector.config';
-import {
-  CapturedColumn,
-  CapturedTable,
-  countRows,
-  diffTable,
-  pkIndexes,
-  RowCounts,
-  TableDiff,
-  TenantCapture,
-} from './tenant-rows';
-
-/** A declared table as the database describes it. */
-export interface InspectedTable {
-  declared: ConnectorTable;
-  /** `"schema"."table"`, quoted, for SQL. */
-  sql: string;
-  /** `schema.table`, for people and the capture. */
-  name: string;
-  columns: CapturedColumn[];
-  primaryKey: string[];
-  tenantType: string;
-}
-
-export const CONNECTOR_ERRORS = {
-  INVALID: 'CONNECTOR.INVALID',
-  UNREACHABLE: 'CONNECTOR.UNREACHABLE',
-  SCHEMA_CHANGED: 'CONNECTOR.SCHEMA_CHANGED',
-  ROW_TAKEN: 'CONNECTOR.ROW_OF_ANOTHER_TENANT',
-  RESTORE_FAILED: 'CONNECTOR.RESTORE_FAILED',
-} as const;
-
-// Fixed text output for every value, whatever the server's or role's defaults: the capture must read back exactly.
-const SESSION =
-  "SET LOCAL TimeZone = 'UTC'; SET LOCAL DateStyle = 'ISO, YMD'; SET LOCAL IntervalStyle = 'postgres'; " +
-  "SET LOCAL extra_float_digits = 1; SET LOCAL bytea_output = 'hex'";
-const MAX_PARAMS = 60_000;
-
-export const quoteIdent = (s: string): string => `"${s.replace(/"/g, '""')}"`;
+import { InspectedTable, inspectTables } from './postgres.inspect';
+import { insertRows, overwriteRows, removeRows, rowsOf, SESSION } from './postgres.statements';
+import { CapturedTable, countRows, diffTable, RowCounts, TableDiff, TenantCapture } from './tenant-rows';
 
 /** The URL without its password, for error messages. */
 export function redactUrl(url: string): string {
@@ -104,85 +70,8 @@ export class PostgresConnector {
   async inspect(): Promise<InspectedTable[]> {
     const client = await this.connect();
     try {
-      const details: ErrorDetail[] = [];
-      const out: InspectedTable[] = [];
-      const oids: number[] = [];
-      for (const [i, t] of this.tables.entries()) {
-        const f = `${this.field}.tables[${i}]`;
-        const rel = await client.query<{ oid: number; nspname: string; relname: string; relkind: string }>(
-          `SELECT c.oid::int AS oid, n.nspname, c.relname, c.relkind FROM pg_class c
-             JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = to_regclass($1)`,
-          [t.table],
-        );
-        const r = rel.rows[0];
-        if (!r || !['r', 'p'].includes(r.relkind)) {
-          details.push({ field: `${f}.table`, reason: `no table ${t.table} in the platform's database` });
-          continue;
-        }
-        const cols = await client.query<{ name: string; type: string; generated: boolean }>(
-          `SELECT a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type, a.attgenerated <> '' AS generated
-             FROM pg_attribute a WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum`,
-          [r.oid],
-        );
-        const pk = await client.query<{ name: string }>(
-          `SELECT a.attname AS name FROM pg_index i
-             CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord)
-             JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
-            WHERE i.indrelid = $1 AND i.indisprimary ORDER BY k.ord`,
-          [r.oid],
-        );
-        const tenantCol = cols.rows.find((c) => c.name === t.tenantColumn);
-        if (!tenantCol) {
-          details.push({
-            field: `${f}.tenantColumn`,
-            reason: `table ${r.nspname}.${r.relname} has no column ${t.tenantColumn}`,
-          });
-        }
-        if (pk.rows.length === 0) {
-          details.push({
-            field: `${f}.table`,
-            reason: `table ${r.nspname}.${r.relname} has no primary key; a restore tells rows apart by it`,
-          });
-        }
-        if (!tenantCol || pk.rows.length === 0) continue;
-        oids.push(r.oid);
-        out.push({
-          declared: t,
-          sql: `${quoteIdent(r.nspname)}.${quoteIdent(r.relname)}`,
-          name: `${r.nspname}.${r.relname}`,
-          // Generated columns are computed by the database; they are neither captured nor written.
-          columns: cols.rows.filter((c) => !c.generated).map((c) => ({ name: c.name, type: c.type })),
-          primaryKey: pk.rows.map((p) => p.name),
-          tenantType: tenantCol.type,
-        });
-      }
-      if (details.length === 0) {
-        // Foreign-key order: a table must come after every other declared table it references.
-        const fks = await client.query<{ child: number; parent: number; name: string }>(
-          `SELECT conrelid::int AS child, confrelid::int AS parent, conname AS name FROM pg_constraint
-            WHERE contype = 'f' AND conrelid = ANY($1::int[]) AND confrelid = ANY($1::int[]) AND conrelid <> confrelid`,
-          [oids],
-        );
-        for (const fk of fks.rows) {
-          const ci = oids.indexOf(fk.child);
-          const pi = oids.indexOf(fk.parent);
-          if (pi > ci) {
-            details.push({
-              field: `${this.field}.tables`,
-              reason: `not in foreign-key order: ${out[ci].name} references ${out[pi].name} (${fk.name}), so ${out[pi].name} must come first`,
-            });
-          }
-        }
-      }
-      if (details.length > 0) {
-        throw unprocessable(
-          CONNECTOR_ERRORS.INVALID,
-          `Invalid ${this.field}: ${details.map((d) => `${d.field} ${d.reason}`).join('; ')}`,
-          details,
-        );
-      }
-      this.inspected = out;
-      return out;
+      this.inspected = await inspectTables(client, this.tables, this.field);
+      return this.inspected;
     } finally {
       client.release();
     }
@@ -200,8 +89,7 @@ export class PostgresConnector {
         `SELECT to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS now`,
       );
       const out: CapturedTable[] = [];
-      for (const t of tables)
-        out.push({ ...this.shape(t), rows: await this.rowsOf(client, t, tenantId, false) });
+      for (const t of tables) out.push({ ...this.shape(t), rows: await rowsOf(client, t, tenantId, false) });
       await client.query('COMMIT');
       return { format: 1, connector: this.name, tenantId, capturedAt: at.rows[0].now, tables: out };
     } catch (e) {
@@ -221,7 +109,7 @@ export class PostgresConnector {
       await client.query(SESSION);
       const diffs: TableDiff[] = [];
       for (const [i, t] of tables.entries()) {
-        diffs.push(diffTable(capture.tables[i], await this.rowsOf(client, t, capture.tenantId, false)));
+        diffs.push(diffTable(capture.tables[i], await rowsOf(client, t, capture.tenantId, false)));
       }
       await client.query('COMMIT');
       return { counts: countRows(diffs), tables: diffs };
@@ -259,16 +147,16 @@ export class PostgresConnector {
             `capture of tenant ${capture.tenantId} holds a row of ${t.name} whose ${t.declared.tenantColumn} is ${String(foreign[ti])}; nothing was written`,
           );
         }
-        diffs.push(diffTable(capture.tables[i], await this.rowsOf(client, t, capture.tenantId, true)));
+        diffs.push(diffTable(capture.tables[i], await rowsOf(client, t, capture.tenantId, true)));
       }
       for (let i = tables.length - 1; i >= 0; i--) {
         step = `removing rows of ${tables[i].name}`;
-        await this.remove(client, tables[i], capture.tenantId, diffs[i].remove);
+        await removeRows(client, tables[i], capture.tenantId, diffs[i].remove);
       }
       for (const [i, t] of tables.entries()) {
         step = `writing rows of ${t.name}`;
-        await this.insert(client, t, diffs[i].write);
-        await this.overwrite(client, t, capture.tenantId, diffs[i].overwrite);
+        await insertRows(client, t, diffs[i].write);
+        await overwriteRows(client, t, capture.tenantId, diffs[i].overwrite);
       }
       await client.query('COMMIT');
       return { counts: countRows(diffs), tables: diffs };
@@ -328,102 +216,6 @@ export class PostgresConnector {
       );
     }
     return tables;
-  }
-
-  private async rowsOf(
-    client: PoolClient,
-    t: InspectedTable,
-    tenantId: string,
-    lock: boolean,
-  ): Promise<(string | null)[][]> {
-    const cols = t.columns.map((c) => `${quoteIdent(c.name)}::text`).join(', ');
-    const order = t.primaryKey.map(quoteIdent).join(', ');
-    const res = await client.query<(string | null)[]>({
-      text: `SELECT ${cols} FROM ${t.sql} WHERE ${quoteIdent(t.declared.tenantColumn)} = $1::${t.tenantType} ORDER BY ${order}${lock ? ' FOR UPDATE' : ''}`,
-      values: [tenantId],
-      rowMode: 'array',
-    });
-    return res.rows;
-  }
-
-  private async insert(client: PoolClient, t: InspectedTable, rows: (string | null)[][]): Promise<void> {
-    if (rows.length === 0) return;
-    const n = t.columns.length;
-    const per = Math.max(1, Math.min(1000, Math.floor(MAX_PARAMS / n)));
-    const cols = t.columns.map((c) => quoteIdent(c.name)).join(', ');
-    for (let s = 0; s < rows.length; s += per) {
-      const chunk = rows.slice(s, s + per);
-      const values: (string | null)[] = [];
-      const tuples = chunk.map((r) => {
-        const ph = t.columns.map((c, j) => {
-          values.push(r[j]);
-          return `$${values.length}::${c.type}`;
-        });
-        return `(${ph.join(', ')})`;
-      });
-      // OVERRIDING SYSTEM VALUE: identity columns GENERATED ALWAYS get their captured values back.
-      await client.query(
-        `INSERT INTO ${t.sql} (${cols}) OVERRIDING SYSTEM VALUE VALUES ${tuples.join(', ')}`,
-        values,
-      );
-    }
-  }
-
-  private async overwrite(
-    client: PoolClient,
-    t: InspectedTable,
-    tenantId: string,
-    rows: (string | null)[][],
-  ): Promise<void> {
-    const pk = pkIndexes(t);
-    for (const r of rows) {
-      const values: (string | null)[] = [];
-      const set = t.columns
-        .map((c, j) => {
-          if (pk.includes(j)) return null;
-          values.push(r[j]);
-          return `${quoteIdent(c.name)} = $${values.length}::${c.type}`;
-        })
-        .filter((x): x is string => x !== null);
-      const where = pk.map((j) => {
-        values.push(r[j]);
-        return `${quoteIdent(t.columns[j].name)} = $${values.length}::${t.columns[j].type}`;
-      });
-      values.push(tenantId);
-      if (set.length === 0) continue;
-      const res = await client.query(
-        `UPDATE ${t.sql} SET ${set.join(', ')} WHERE ${where.join(' AND ')} AND ${quoteIdent(t.declared.tenantColumn)} = $${values.length}::${t.tenantType}`,
-        values,
-      );
-      if (res.rowCount !== 1) throw new Error(`a row of ${t.name} changed tenant during the restore`);
-    }
-  }
-
-  private async remove(
-    client: PoolClient,
-    t: InspectedTable,
-    tenantId: string,
-    keys: (string | null)[][],
-  ): Promise<void> {
-    if (keys.length === 0) return;
-    const pk = pkIndexes(t).map((j) => t.columns[j]);
-    const per = Math.max(1, Math.min(1000, Math.floor(MAX_PARAMS / pk.length)));
-    for (let s = 0; s < keys.length; s += per) {
-      const values: (string | null)[] = [tenantId];
-      const tuples = keys.slice(s, s + per).map((k) => {
-        const ph = pk.map((c, j) => {
-          values.push(k[j]);
-          return `$${values.length}::${c.type}`;
-        });
-        return `(${ph.join(', ')})`;
-      });
-      await client.query(
-        `DELETE FROM ${t.sql} WHERE ${quoteIdent(t.declared.tenantColumn)} = $1::${t.tenantType} AND (${pk
-          .map((c) => quoteIdent(c.name))
-          .join(', ')}) IN (${tuples.join(', ')})`,
-        values,
-      );
-    }
   }
 
   private async connect(): Promise<PoolClient> {

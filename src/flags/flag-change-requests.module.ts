@@ -5,7 +5,8 @@ import { Principal } from '../common/principal';
 import { OperationRegistry } from '../operations/operation.registry';
 import { flagRolloutOperation } from './flag-rollout.operation';
 import { flagTargetId, flagTargetResolver, flagUpdateOperation } from './flag.operations';
-import { FlagEnvironmentChange, FlagsService } from './flags.service';
+import { FlagEnvironmentChange } from './flag-environment.changes';
+import { FlagsService } from './flags.service';
 import { FlagsModule } from './flags.module';
 
 /**

@@ -5,7 +5,8 @@ import { validateFlagEnvironment } from './domain/flag-config.validator';
 import { FLAG_KEY_RE, FlagEnvironmentConfig } from './domain/flag.model';
 import { configHash } from './domain/snapshot.builder';
 import { FlagEntity, FlagEnvironmentEntity } from './flag.entity';
-import { EMPTY_CONFIG, FlagEnvironmentChange, FlagsService } from './flags.service';
+import { EMPTY_CONFIG, FlagEnvironmentChange } from './flag-environment.changes';
+import { FlagsService } from './flags.service';
 
 // `flag.update`: changes one flag in one environment through a change request. The target is
 // `flag:<environment>/<flagKey>`; the params carry the whole before/after configuration, so the plan (and its

@@ -1,51 +1,31 @@
-import { randomUUID } from 'node:crypto';
+// The flags admin API's use cases: list and read flags, create and update a flag's fields, and change a flag in one
+// environment (directly, or through a `flag.update` change request where the environment requires one). The parts
+// live beside it: flag.views.ts (what a read returns), flag-environment.changes.ts (plan, apply and the
+// read-modify-write of one environment, used here and by the flag operations), domain/flag-dependencies.ts (the
+// dependencies check) and domain/flag-config.validator.ts (a configuration's validation).
 import { Injectable } from '@nestjs/common';
-import { DataSource, In } from 'typeorm';
+import { DataSource } from 'typeorm';
 import { decodeCursor, encodeCursor } from '../common/cursor';
-import { conflict, ErrorDetail, notFound, unprocessable } from '../common/errors';
+import { conflict, ErrorDetail, notFound } from '../common/errors';
 import { actorId, Principal } from '../common/principal';
 import { Tx, TransactionRunner } from '../common/transaction';
 import { EnvironmentEntity } from '../environments/environment.entity';
 import { validateFlagEnvironment } from './domain/flag-config.validator';
-import { FeatureDependency, FLAG_KEY_RE, FlagEnvironmentConfig, FlagType } from './domain/flag.model';
+import { checkDependencies } from './domain/flag-dependencies';
+import { FeatureDependency, FlagEnvironmentConfig, FlagType } from './domain/flag.model';
 import { configHash } from './domain/snapshot.builder';
-import { FlagEntity, FlagEnvironmentEntity, SegmentEntity } from './flag.entity';
+import {
+  applyChange,
+  editEnvironment,
+  EMPTY_CONFIG,
+  FlagEnvironmentChange,
+  planChange,
+  validationContext,
+} from './flag-environment.changes';
+import { invalid } from './flag.errors';
+import { FlagEntity, FlagEnvironmentEntity } from './flag.entity';
+import { flagViews, FlagEnvironmentView, FlagView } from './flag.views';
 import { SnapshotService } from './snapshot.service';
-
-export interface FlagEnvironmentView extends FlagEnvironmentConfig {
-  environment: string;
-  requiresChangeRequest: boolean;
-  version: number;
-  updatedAt: Date | null;
-  updatedBy: string | null;
-}
-
-export interface FlagView {
-  key: string;
-  description: string | null;
-  type: string;
-  tags: string[];
-  impressionData: boolean;
-  dependencies: FeatureDependency[];
-  archived: boolean;
-  archivedAt: Date | null;
-  version: number;
-  createdBy: string;
-  createdAt: Date;
-  updatedAt: Date;
-  environments: Record<string, FlagEnvironmentView>;
-}
-
-/** A proposed change to a flag environment, computed against its current state (the plan of `flag.update`). */
-export interface FlagEnvironmentChange {
-  flag: string;
-  environment: string;
-  beforeVersion: number;
-  before: FlagEnvironmentConfig;
-  after: FlagEnvironmentConfig;
-  beforeHash: string;
-  afterHash: string;
-}
 
 /** Opens (and submits) a `flag.update` change request; set by FlagChangeRequestsModule. */
 export type FlagChangeRequestOpener = (
@@ -57,9 +37,17 @@ export type FlagChangeRequestOpener = (
 export type PutEnvironmentResult =
   { status: 200; environment: FlagEnvironmentView } | { status: 202; changeRequest: unknown };
 
-const isString = (v: unknown): v is string => typeof v === 'string';
+interface CreateFlagInput {
+  key: string;
+  description?: string;
+  type?: FlagType;
+  tags?: string[];
+  impressionData?: boolean;
+  dependencies?: unknown[];
+  environments?: Record<string, unknown>;
+}
 
-export const EMPTY_CONFIG: FlagEnvironmentConfig = { enabled: false, strategies: [], variants: [] };
+const isString = (v: unknown): v is string => typeof v === 'string';
 
 @Injectable()
 export class FlagsService {
@@ -94,7 +82,7 @@ export class FlagsService {
     let rows = await qb.getMany();
     if (q.tag) rows = rows.filter((r) => r.tags.includes(q.tag as string));
     const page = rows.slice(0, limit);
-    const views = await this.views(page);
+    const views = await flagViews(this.dataSource, page);
     return {
       items: views,
       ...(rows.length > limit ? { nextCursor: encodeCursor(page[page.length - 1].key) } : {}),
@@ -104,62 +92,17 @@ export class FlagsService {
   async get(key: string): Promise<FlagView> {
     const row = await this.dataSource.getRepository(FlagEntity).findOne({ where: { key } });
     if (!row) throw notFound('FLAG.NOT_FOUND', `No flag ${key}`);
-    return (await this.views([row]))[0];
+    return (await flagViews(this.dataSource, [row]))[0];
   }
 
-  private async views(rows: FlagEntity[]): Promise<FlagView[]> {
-    if (rows.length === 0) return [];
-    const envs = await this.dataSource
-      .getRepository(EnvironmentEntity)
-      .find({ order: { sortOrder: 'ASC', name: 'ASC' } });
-    const configs = await this.dataSource
-      .getRepository(FlagEnvironmentEntity)
-      .find({ where: { flagKey: In(rows.map((r) => r.key)) } });
-    const byFlag = new Map<string, Map<string, FlagEnvironmentEntity>>();
-    for (const c of configs) {
-      if (!byFlag.has(c.flagKey)) byFlag.set(c.flagKey, new Map());
-      byFlag.get(c.flagKey)?.set(c.environment, c);
-    }
-    return rows.map((f) => {
-      const environments: Record<string, FlagEnvironmentView> = {};
-      for (const e of envs) environments[e.name] = envView(e, byFlag.get(f.key)?.get(e.name));
-      return {
-        key: f.key,
-        description: f.description,
-        type: f.type,
-        tags: f.tags,
-        impressionData: f.impressionData,
-        dependencies: f.dependencies,
-        archived: f.archived,
-        archivedAt: f.archivedAt,
-        version: f.version,
-        createdBy: f.createdBy,
-        createdAt: f.createdAt,
-        updatedAt: f.updatedAt,
-        environments,
-      };
-    });
-  }
-
-  async create(
-    actor: string,
-    input: {
-      key: string;
-      description?: string;
-      type?: FlagType;
-      tags?: string[];
-      impressionData?: boolean;
-      dependencies?: unknown[];
-      environments?: Record<string, unknown>;
-    },
-  ): Promise<FlagView> {
+  async create(actor: string, input: CreateFlagInput): Promise<FlagView> {
     const touched = await this.tx.run(async (tx) => {
       if (await tx.manager.findOne(FlagEntity, { where: { key: input.key } })) {
         throw conflict('FLAG.EXISTS', `A flag ${input.key} already exists`, [
           { field: 'key', reason: 'already exists' },
         ]);
       }
-      const dependencies = await this.checkDependencies(tx, input.key, input.dependencies ?? []);
+      const dependencies = await dependenciesOf(tx, input.key, input.dependencies ?? []);
       const row = Object.assign(new FlagEntity(), {
         key: input.key,
         description: input.description ?? null,
@@ -176,31 +119,7 @@ export class FlagsService {
       });
       await tx.manager.insert(FlagEntity, row);
       const envs = await tx.manager.find(EnvironmentEntity);
-      const errors: ErrorDetail[] = [];
-      const configs: Array<[EnvironmentEntity, FlagEnvironmentConfig]> = [];
-      for (const [name, raw] of Object.entries(input.environments ?? {})) {
-        const env = envs.find((e) => e.name === name);
-        if (!env) {
-          errors.push({ field: `environments.${name}`, reason: 'no such environment' });
-          continue;
-        }
-        if (env.requiresChangeRequest) {
-          errors.push({
-            field: `environments.${name}`,
-            reason: `changes in ${name} need a change request: create the flag, then PUT /api/flags/${input.key}/environments/${name}`,
-          });
-          continue;
-        }
-        const result = validateFlagEnvironment(
-          raw,
-          EMPTY_CONFIG,
-          await this.validationContext(tx, input.key),
-        );
-        if (!result.ok)
-          errors.push(...result.errors.map((e) => ({ ...e, field: `environments.${name}.${e.field}` })));
-        else configs.push([env, result.value]);
-      }
-      if (errors.length > 0) throw invalid(errors);
+      const configs = await initialConfigs(tx, input.key, envs, input.environments ?? {});
       for (const env of envs) {
         const config = configs.find(([e]) => e.name === env.name)?.[1] ?? EMPTY_CONFIG;
         await tx.manager.insert(FlagEnvironmentEntity, {
@@ -251,7 +170,7 @@ export class FlagsService {
       if (input.tags !== undefined) row.tags = [...new Set(input.tags)];
       if (input.impressionData !== undefined) row.impressionData = input.impressionData;
       if (input.dependencies !== undefined)
-        row.dependencies = await this.checkDependencies(tx, key, input.dependencies);
+        row.dependencies = await dependenciesOf(tx, key, input.dependencies);
       let type = 'flag.updated';
       if (input.archived !== undefined && input.archived !== row.archived) {
         if (input.archived) {
@@ -317,7 +236,7 @@ export class FlagsService {
     const { env, change } = await this.tx.run(async (tx) => {
       const env = await tx.manager.findOne(EnvironmentEntity, { where: { name: environment } });
       if (!env) throw notFound('ENVIRONMENT.NOT_FOUND', `No environment ${environment}`);
-      return { env, change: await this.planChange(tx, key, environment, config, expectedVersion) };
+      return { env, change: await planChange(tx, key, environment, config, expectedVersion) };
     });
     if (env.requiresChangeRequest) {
       if (!this.crOpener) {
@@ -331,112 +250,34 @@ export class FlagsService {
         changeRequest: await this.crOpener(p, change, { justification, ticket }),
       };
     }
-    await this.tx.run((tx) => this.applyChange(tx, actor, change, {}));
+    await this.tx.run((tx) => applyChange(tx, actor, change, {}));
     await this.snapshots.refresh(environment);
     return { status: 200, environment: (await this.get(key)).environments[environment] };
   }
 
   /** The change `input` makes to the flag environment, validated; 422 naming each bad field. */
-  async planChange(
+  planChange(
     tx: Tx,
     key: string,
     environment: string,
     input: unknown,
     expectedVersion?: number,
   ): Promise<FlagEnvironmentChange> {
-    const flag = await tx.manager.findOne(FlagEntity, { where: { key } });
-    if (!flag) throw notFound('FLAG.NOT_FOUND', `No flag ${key}`);
-    if (flag.archived) throw conflict('FLAG.ARCHIVED', `${key} is archived; unarchive it first`);
-    const row = await tx.manager.findOne(FlagEnvironmentEntity, { where: { flagKey: key, environment } });
-    const before = row
-      ? { enabled: row.enabled, strategies: row.strategies, variants: row.variants }
-      : EMPTY_CONFIG;
-    const beforeVersion = row?.version ?? 0;
-    if (expectedVersion !== undefined && expectedVersion !== beforeVersion) {
-      throw conflict(
-        'FLAG.STALE_VERSION',
-        `${key} in ${environment} is at version ${beforeVersion}, not ${expectedVersion}`,
-        [{ field: 'expectedVersion', reason: `current version is ${beforeVersion}` }],
-      );
-    }
-    const result = validateFlagEnvironment(input, before, {
-      ...(await this.validationContext(tx, key)),
-      previous: before.strategies,
-    });
-    if (!result.ok) throw invalid(result.errors);
-    return {
-      flag: key,
-      environment,
-      beforeVersion,
-      before,
-      after: result.value,
-      beforeHash: configHash(before),
-      afterHash: configHash(result.value),
-    };
+    return planChange(tx, key, environment, input, expectedVersion);
   }
 
-  /**
-   * Writes a planned change inside the caller's transaction (the admin API, or `flag.update` applying a change
-   * request). Refuses with FLAG.DRIFT when the environment is no longer at the planned version.
-   */
-  async applyChange(
+  /** Writes a planned change inside the caller's transaction; FLAG.DRIFT when the environment moved since. */
+  applyChange(
     tx: Tx,
     actor: string,
     change: FlagEnvironmentChange,
     via: { changeRequestId?: string },
   ): Promise<{ version: number }> {
-    const flag = await tx.manager.findOne(FlagEntity, { where: { key: change.flag } });
-    if (!flag || flag.archived)
-      throw conflict('FLAG.DRIFT', `${change.flag} no longer exists or is archived`);
-    const row = await tx.manager.findOne(FlagEnvironmentEntity, {
-      where: { flagKey: change.flag, environment: change.environment },
-    });
-    const current = row?.version ?? 0;
-    if (current !== change.beforeVersion) {
-      throw conflict(
-        'FLAG.DRIFT',
-        `${change.flag} in ${change.environment} changed since the plan (version ${current}, planned ${change.beforeVersion})`,
-      );
-    }
-    const segmentIds = new Set(
-      (await tx.manager.find(SegmentEntity, { select: { id: true } })).map((s) => s.id),
-    );
-    const missing = change.after.strategies.flatMap((s) => s.segments).filter((id) => !segmentIds.has(id));
-    if (missing.length > 0) throw conflict('FLAG.DRIFT', `segments ${missing.join(', ')} no longer exist`);
-    const version = current + 1;
-    const values = { ...change.after, version, updatedBy: actor, updatedAt: tx.now };
-    if (row)
-      await tx.manager.update(
-        FlagEnvironmentEntity,
-        { flagKey: change.flag, environment: change.environment },
-        values,
-      );
-    else
-      await tx.manager.insert(FlagEnvironmentEntity, {
-        flagKey: change.flag,
-        environment: change.environment,
-        ...values,
-      });
-    const data = {
-      environment: change.environment,
-      version,
-      enabled: change.after.enabled,
-      beforeHash: change.beforeHash,
-      afterHash: configHash(change.after),
-      ...(via.changeRequestId ? { changeRequestId: via.changeRequestId } : {}),
-    };
-    tx.audit({ actor, action: 'flag.updated', entityType: 'flag', entityId: change.flag, data });
-    tx.emit({ type: 'flag.updated', entityType: 'flag', entityId: change.flag, actor, data });
-    return { version };
+    return applyChange(tx, actor, change, via);
   }
 
-  /**
-   * Read-modify-write of one flag environment inside the caller's transaction (`flag.rollout` applying or undoing
-   * one tenant). The write is conditional on the version read, so concurrent writers never lose each other's
-   * change (on PostgreSQL a concurrent one blocks, then matches no row, and this reads again). `edit` returns the
-   * new configuration, `null` for no change, or throws. Audited and emitted as `flag.updated`, like any change.
-   */
-  async editEnvironment(
+  /** Read-modify-write of one flag environment in the caller's transaction (`flag.rollout`); see the function. */
+  editEnvironment(
     tx: Tx,
     actor: string,
     key: string,
@@ -444,56 +285,15 @@ export class FlagsService {
     edit: (current: FlagEnvironmentConfig) => FlagEnvironmentConfig | null,
     via: { changeRequestId?: string },
   ): Promise<{ version: number; changed: boolean }> {
-    const m = tx.manager;
-    for (let attempt = 0; attempt < 20; attempt++) {
-      const flag = await m.findOne(FlagEntity, { where: { key } });
-      if (!flag || flag.archived) throw conflict('FLAG.DRIFT', `${key} no longer exists or is archived`);
-      if (!(await m.findOne(EnvironmentEntity, { where: { name: environment } })))
-        throw conflict('FLAG.DRIFT', `environment ${environment} no longer exists`);
-      const row = await m.findOne(FlagEnvironmentEntity, { where: { flagKey: key, environment } });
-      const before: FlagEnvironmentConfig = row
-        ? { enabled: row.enabled, strategies: row.strategies, variants: row.variants }
-        : EMPTY_CONFIG;
-      const current = row?.version ?? 0;
-      const after = edit(before);
-      if (after === null) return { version: current, changed: false };
-      const version = current + 1;
-      const values = { ...after, version, updatedBy: actor, updatedAt: tx.now };
-      if (row) {
-        const res = await m
-          .createQueryBuilder()
-          .update(FlagEnvironmentEntity)
-          .set(values)
-          .where('flag_key = :key AND environment = :environment AND version = :current', {
-            key,
-            environment,
-            current,
-          })
-          .execute();
-        if (res.affected !== 1) continue;
-      } else {
-        try {
-          await m.transaction((sp) =>
-            sp.insert(FlagEnvironmentEntity, { flagKey: key, environment, ...values }),
-          );
-        } catch {
-          continue; // inserted concurrently: read it again
-        }
-      }
-      const data = {
-        environment,
-        version,
-        enabled: after.enabled,
-        beforeHash: configHash(before),
-        afterHash: configHash(after),
-        ...(via.changeRequestId ? { changeRequestId: via.changeRequestId } : {}),
-      };
-      tx.audit({ actor, action: 'flag.updated', entityType: 'flag', entityId: key, data });
-      tx.emit({ type: 'flag.updated', entityType: 'flag', entityId: key, actor, data });
-      tx.afterCommit(() => void this.snapshots.refresh(environment));
-      return { version, changed: true };
-    }
-    throw conflict('FLAG.CONCURRENT_UPDATE', `${key} in ${environment} kept changing; try again`);
+    return editEnvironment(
+      tx,
+      actor,
+      key,
+      environment,
+      edit,
+      via,
+      () => void this.snapshots.refresh(environment),
+    );
   }
 
   /** Whether the flag (not archived) and the environment exist, as the served snapshots know them. */
@@ -502,88 +302,45 @@ export class FlagsService {
     if (!s) return 'no-environment';
     return s.json.features.some((f) => f.name === key) ? 'ok' : 'no-flag';
   }
-
-  private async validationContext(tx: Tx, flagKey: string) {
-    const segments = await tx.manager.find(SegmentEntity, { select: { id: true } });
-    return { flagKey, segmentIds: new Set(segments.map((s) => s.id)), newId: () => randomUUID() };
-  }
-
-  private async checkDependencies(tx: Tx, key: string, raw: unknown[]): Promise<FeatureDependency[]> {
-    const errors: ErrorDetail[] = [];
-    const out: FeatureDependency[] = [];
-    for (const [i, d] of raw.entries()) {
-      const at = `dependencies[${i}]`;
-      if (typeof d !== 'object' || d === null || Array.isArray(d)) {
-        errors.push({ field: at, reason: 'must be an object {feature, enabled?, variants?}' });
-        continue;
-      }
-      const { feature, enabled, variants, ...rest } = d as Record<string, unknown>;
-      for (const k of Object.keys(rest)) errors.push({ field: `${at}.${k}`, reason: 'unknown field' });
-      if (typeof feature !== 'string' || !FLAG_KEY_RE.test(feature)) {
-        errors.push({ field: `${at}.feature`, reason: 'must be a flag key' });
-        continue;
-      }
-      if (feature === key) {
-        errors.push({ field: `${at}.feature`, reason: 'a flag cannot depend on itself' });
-        continue;
-      }
-      const parent = await tx.manager.findOne(FlagEntity, { where: { key: feature } });
-      if (!parent) errors.push({ field: `${at}.feature`, reason: `no flag ${feature}` });
-      else if (parent.dependencies.length > 0) {
-        errors.push({
-          field: `${at}.feature`,
-          reason: `${feature} has parents itself; dependencies are one level deep`,
-        });
-      }
-      const dep: FeatureDependency = { feature };
-      if (enabled !== undefined) {
-        if (typeof enabled !== 'boolean')
-          errors.push({ field: `${at}.enabled`, reason: 'must be a boolean' });
-        else if (!enabled) dep.enabled = false;
-      }
-      if (variants !== undefined) {
-        if (!Array.isArray(variants) || !variants.every((v) => typeof v === 'string')) {
-          errors.push({ field: `${at}.variants`, reason: 'must be a list of variant names' });
-        } else if (variants.length > 0) dep.variants = variants as string[];
-      }
-      out.push(dep);
-    }
-    if (raw.length > 0) {
-      const children = (await tx.manager.find(FlagEntity)).filter((f) =>
-        f.dependencies.some((d) => d.feature === key),
-      );
-      if (children.length > 0) {
-        errors.push({
-          field: 'dependencies',
-          reason: `${children.map((c) => c.key).join(', ')} depend on ${key}; dependencies are one level deep`,
-        });
-      }
-    }
-    if (errors.length > 0) throw invalid(errors);
-    return out;
-  }
 }
 
-export function invalid(errors: ErrorDetail[]) {
-  const first = errors.slice(0, 3).map((e) => `${e.field}: ${e.reason}`);
-  return unprocessable(
-    'FLAG.INVALID',
-    first.join('; ') + (errors.length > 3 ? `; and ${errors.length - 3} more` : ''),
-    errors,
-  );
+/** The validated dependencies of flag `key`, checked against every flag there is; 422 naming each bad field. */
+async function dependenciesOf(tx: Tx, key: string, raw: unknown[]): Promise<FeatureDependency[]> {
+  const flags = raw.length > 0 ? await tx.manager.find(FlagEntity) : [];
+  const result = checkDependencies(key, raw, flags);
+  if (!result.ok) throw invalid(result.errors);
+  return result.value;
 }
 
-function envView(e: EnvironmentEntity, c: FlagEnvironmentEntity | undefined): FlagEnvironmentView {
-  return {
-    environment: e.name,
-    requiresChangeRequest: e.requiresChangeRequest,
-    enabled: c?.enabled ?? false,
-    strategies: c?.strategies ?? [],
-    variants: c?.variants ?? [],
-    version: c?.version ?? 0,
-    updatedAt: c?.updatedAt ?? null,
-    updatedBy: c?.updatedBy ?? null,
-  };
+/** The configurations a new flag is created with, validated per environment; 422 naming `environments.<env>…`. */
+async function initialConfigs(
+  tx: Tx,
+  key: string,
+  envs: EnvironmentEntity[],
+  raw: Record<string, unknown>,
+): Promise<Array<[EnvironmentEntity, FlagEnvironmentConfig]>> {
+  const errors: ErrorDetail[] = [];
+  const configs: Array<[EnvironmentEntity, FlagEnvironmentConfig]> = [];
+  for (const [name, config] of Object.entries(raw)) {
+    const env = envs.find((e) => e.name === name);
+    if (!env) {
+      errors.push({ field: `environments.${name}`, reason: 'no such environment' });
+      continue;
+    }
+    if (env.requiresChangeRequest) {
+      errors.push({
+        field: `environments.${name}`,
+        reason: `changes in ${name} need a change request: create the flag, then PUT /api/flags/${key}/environments/${name}`,
+      });
+      continue;
+    }
+    const result = validateFlagEnvironment(config, EMPTY_CONFIG, await validationContext(tx, key));
+    if (!result.ok)
+      errors.push(...result.errors.map((e) => ({ ...e, field: `environments.${name}.${e.field}` })));
+    else configs.push([env, result.value]);
+  }
+  if (errors.length > 0) throw invalid(errors);
+  return configs;
 }
 
 function flagFields(f: FlagEntity) {

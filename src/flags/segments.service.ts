@@ -6,7 +6,7 @@ import { TransactionRunner } from '../common/transaction';
 import { validateConstraints } from './domain/flag-config.validator';
 import { Constraint } from './domain/flag.model';
 import { FlagEnvironmentEntity, SegmentEntity } from './flag.entity';
-import { invalid } from './flags.service';
+import { invalid } from './flag.errors';
 import { SnapshotService } from './snapshot.service';
 
 export interface SegmentInput {

@@ -1,20 +1,17 @@
+// Webhook subscriptions (docs/webhooks.md): create, read, update and delete them (the signing secret sealed, returned
+// once), the destination allowlist, a webhook's deliveries with their attempts, redelivery and a ping. Sending in turn is
+// webhook-delivery.worker.ts; where a webhook may deliver is checked by webhook.destinations.ts.
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource, EntityManager, In } from 'typeorm';
 import { Clock } from '../common/clock';
 import { decodeCursor, encodeCursor, isNumber } from '../common/cursor';
-import { notFound, unprocessable } from '../common/errors';
+import { notFound } from '../common/errors';
 import { TransactionRunner } from '../common/transaction';
 import { APP_CONFIG } from '../config/config.module';
 import { AppConfig } from '../config/config.schema';
 import { EventEntity } from '../events/event.entity';
-import {
-  Allowlist,
-  DestinationPolicy,
-  isValidHostPattern,
-  normalizeHost,
-  parseNetwork,
-} from './domain/destination.policy';
+import { Allowlist, DestinationPolicy } from './domain/destination.policy';
 import { loadAllowlist, saveAllowlist } from './webhook.allowlist.store';
 import {
   DeliveryStatus,
@@ -25,9 +22,10 @@ import {
 } from './webhook.entity';
 import { buildRequest } from './webhook.request';
 import { WebhookSecretBox } from './webhook.secret-box';
-import { resolveDestination, send, SendResult } from './webhook.sender';
+import { send, SendResult } from './webhook.sender';
 import { DeliveryStats, DeliveryView, toDeliveryView, toWebhookView, WebhookView } from './webhook.views';
 import { WebhookDeliveryWorker } from './webhook-delivery.worker';
+import { checkWebhookUrl, parseAllowlistInput } from './webhook.destinations';
 
 export interface CreateWebhookInput {
   name: string;
@@ -59,7 +57,7 @@ export class WebhooksService {
 
   /** Returns the signing secret once, in this response only. */
   async create(actor: string, input: CreateWebhookInput): Promise<WebhookView & { secret: string }> {
-    const url = await this.checkUrl(input.url);
+    const url = await checkWebhookUrl(this.dataSource.manager, input.url);
     const secret = input.secret ?? WebhookSecretBox.generate();
     return this.tx.run(async (tx) => {
       const head = await tx.manager
@@ -121,7 +119,8 @@ export class WebhooksService {
   }
 
   async update(actor: string, id: string, patch: UpdateWebhookInput): Promise<WebhookView> {
-    const url = patch.url === undefined ? undefined : await this.checkUrl(patch.url);
+    const url =
+      patch.url === undefined ? undefined : await checkWebhookUrl(this.dataSource.manager, patch.url);
     const view = await this.tx.run(async (tx) => {
       const row = await this.find(tx.manager, id);
       const changed: string[] = [];
@@ -209,29 +208,7 @@ export class WebhooksService {
     actor: string,
     input: { hosts: string[]; networks: string[]; allowPublic?: boolean },
   ): Promise<Allowlist> {
-    const details: Array<{ field: string; reason: string }> = [];
-    const hosts = input.hosts.map((h, i) => {
-      const n = normalizeHost(h);
-      if (!isValidHostPattern(n))
-        details.push({ field: `hosts[${i}]`, reason: 'not a host name or *.domain pattern' });
-      return n;
-    });
-    const networks = input.networks.map((c, i) => {
-      const p = parseNetwork(c);
-      if (!p)
-        details.push({
-          field: `networks[${i}]`,
-          reason: 'not a CIDR network such as 10.0.0.0/8 or fd00::/8',
-        });
-      return p ? `${p.address}/${p.prefix}` : c;
-    });
-    if (details.length > 0) {
-      throw unprocessable(
-        'WEBHOOK.ALLOWLIST_INVALID',
-        details.map((d) => `${d.field}: ${d.reason}`).join('; '),
-        details,
-      );
-    }
+    const { hosts, networks } = parseAllowlistInput(input);
     const allowlist: Allowlist = { hosts, networks, allowPublic: input.allowPublic ?? true };
     await this.tx.run(async (tx) => {
       await saveAllowlist(tx.manager, allowlist, actor, tx.now);
@@ -323,41 +300,6 @@ export class WebhooksService {
       error: r.error,
       responseBody: r.responseBody,
     };
-  }
-
-  /** http(s), no credentials, and a destination the allowlist allows (resolved now; again at every send). */
-  private async checkUrl(raw: string): Promise<string> {
-    let u: URL;
-    try {
-      u = new URL(raw.trim());
-    } catch {
-      throw unprocessable('WEBHOOK.URL_INVALID', 'url: not a valid URL', [
-        { field: 'url', reason: 'not a valid URL' },
-      ]);
-    }
-    if (u.protocol !== 'http:' && u.protocol !== 'https:') {
-      throw unprocessable('WEBHOOK.URL_INVALID', 'url: must be an http or https URL', [
-        { field: 'url', reason: 'must be http(s)' },
-      ]);
-    }
-    if (u.username || u.password) {
-      throw unprocessable(
-        'WEBHOOK.URL_INVALID',
-        'url: must not contain credentials; use the signing secret',
-        [{ field: 'url', reason: 'must not contain user:password' }],
-      );
-    }
-    const allowlist = await loadAllowlist(this.dataSource.manager);
-    const dest = await resolveDestination(u.hostname, new DestinationPolicy(allowlist));
-    // A host that does not resolve yet is accepted when public hosts are: it is checked again at every send.
-    const unresolved = !dest.allowed && dest.reason?.startsWith('could not resolve');
-    if (!dest.allowed && !(unresolved && allowlist.allowPublic)) {
-      const reason = `${dest.reason}; an admin can allow it with PUT /api/webhooks/allowlist`;
-      throw unprocessable('WEBHOOK.DESTINATION_NOT_ALLOWED', `url: ${reason}`, [
-        { field: 'url', reason: dest.reason ?? 'not allowed' },
-      ]);
-    }
-    return u.toString();
   }
 
   private async find(manager: EntityManager, id: string): Promise<WebhookSubscriptionEntity> {

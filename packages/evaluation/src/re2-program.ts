@@ -1,4 +1,5 @@
-import { foldRanges, MAX_CP, orbitOf, type AssertKind, type Node } from './re2-syntax';
+import { foldRanges, MAX_CP, orbitOf } from './re2-charset';
+import { type AssertKind, type Node } from './re2-syntax';
 
 // A linear-time matcher for RE2 patterns (a Thompson NFA simulated in lock step, as RE2 does), used for
 // patterns with repetition, where a backtracking engine such as JavaScript's can take exponential time on

@@ -1,5 +1,6 @@
 import { Re2Program } from './re2-program';
-import { orbitOf, foldRanges, parseRe2, type Node } from './re2-syntax';
+import { orbitOf, foldRanges } from './re2-charset';
+import { parseRe2, type Node } from './re2-syntax';
 
 // REGEX constraints use RE2 syntax and semantics (the Unleash node SDK compiles them with re2js, the
 // Rust engine with the `regex` crate). A pattern is parsed as RE2 parses it (re2-syntax.ts), then run

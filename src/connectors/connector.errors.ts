@@ -1,0 +1,8 @@
+// The error codes of the data connectors (ADR 0012), shared by the connector and its inspection.
+export const CONNECTOR_ERRORS = {
+  INVALID: 'CONNECTOR.INVALID',
+  UNREACHABLE: 'CONNECTOR.UNREACHABLE',
+  SCHEMA_CHANGED: 'CONNECTOR.SCHEMA_CHANGED',
+  ROW_TAKEN: 'CONNECTOR.ROW_OF_ANOTHER_TENANT',
+  RESTORE_FAILED: 'CONNECTOR.RESTORE_FAILED',
+} as const;
