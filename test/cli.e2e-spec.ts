@@ -1,13 +1,9 @@
-import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { promisify } from 'node:util';
+import { join } from 'node:path';
 import Database from 'better-sqlite3';
-
-const run = promisify(execFile);
-const ROOT = resolve(__dirname, '..');
+import { cliRunner } from './support/child-server';
 
 // The operator CLI, run as a real process on a fresh SQLite file (through ts-node, so no build is needed).
 describe('CLI: migrate, user create, audit verify, backup', () => {
@@ -19,16 +15,7 @@ describe('CLI: migrate, user create, audit verify, backup', () => {
     LOG_LEVEL: 'silent',
     TS_NODE_TRANSPILE_ONLY: 'true',
   };
-  const cli = (args: string[], input?: string) => {
-    const child = run(process.execPath, ['-r', 'ts-node/register', join(ROOT, 'src/cli.ts'), ...args], {
-      env,
-      cwd: ROOT,
-    });
-    if (input !== undefined) {
-      child.child.stdin?.end(input);
-    }
-    return child;
-  };
+  const cli = cliRunner(env);
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('migrates, creates a user from stdin, verifies and then detects tampering', async () => {
@@ -69,10 +56,7 @@ describe('CLI: migrate, user create, audit verify, backup', () => {
 
   it('reports every bad variable at boot and exits 2', async () => {
     await expect(
-      run(process.execPath, ['-r', 'ts-node/register', join(ROOT, 'src/cli.ts'), 'migrate'], {
-        env: { ...env, PORT: 'x', DATABASE_URL: 'mysql://nope' },
-        cwd: ROOT,
-      }),
+      cli(['migrate'], undefined, { PORT: 'x', DATABASE_URL: 'mysql://nope' }),
     ).rejects.toMatchObject({ code: 2, stderr: expect.stringMatching(/PORT:[\s\S]*DATABASE_URL:/) });
   }, 120_000);
 
@@ -117,11 +101,9 @@ describe('CLI: migrate, user create, audit verify, backup', () => {
   it('backup: exits non-zero with the reason when it cannot write', async () => {
     const notADir = join(dir, 'not-a-dir');
     writeFileSync(notADir, 'x');
-    await expect(
-      run(process.execPath, ['-r', 'ts-node/register', join(ROOT, 'src/cli.ts'), 'backup'], {
-        env: { ...env, WAVEGATE_BACKUP_DIR: notADir },
-        cwd: ROOT,
-      }),
-    ).rejects.toMatchObject({ code: 1, stderr: expect.stringMatching(/EEXIST|ENOTDIR/) });
+    await expect(cli(['backup'], undefined, { WAVEGATE_BACKUP_DIR: notADir })).rejects.toMatchObject({
+      code: 1,
+      stderr: expect.stringMatching(/EEXIST|ENOTDIR/),
+    });
   }, 120_000);
 });

@@ -1,12 +1,15 @@
 import { join } from 'node:path';
 import { ADMIN_EMAIL, ADMIN_PASSWORD } from './support/test-app';
-import { OUTAGE_APPS, crBody, installations, tenantRows } from './support/factories';
+import { crBody, installations } from './support/factories';
 import {
   api,
   ChildServer,
   compileServer,
+  executeChangeRequest,
   freePort,
   freshDatabase,
+  seedPeople,
+  seedTenants,
   ServerDb,
   tempDir,
 } from './support/child-server';
@@ -46,26 +49,11 @@ describe('crash safety', () => {
   it(`every one of ${TARGETS} targets is applied exactly once across ${KILLS} SIGKILLs`, async () => {
     const http = api(() => server.url);
     const admin = await http.login(ADMIN_EMAIL, ADMIN_PASSWORD);
-    const users: Record<string, string> = {};
-    for (const [name, roles] of [
-      ['maker', ['maker']],
-      ['c1', ['checker']],
-      ['c2', ['checker']],
-    ] as const) {
-      const email = `${name}@crash.test`;
-      const r = await http.post('/api/users', admin, { email, name, password: 'user-password-123', roles });
-      expect(r.status).toBe(201);
-      users[name] = await http.login(email, 'user-password-123');
-    }
-    for (const a of OUTAGE_APPS)
-      expect(
-        (await http.post('/api/apps', admin, { key: a.key, name: a.key, legacy: a.legacy ?? false })).status,
-      ).toBe(201);
-    const rows = tenantRows(TARGETS);
-    expect((await http.post('/api/tenants', admin, { tenants: rows })).status).toBe(201);
-    const created = await http.post(
-      '/api/change-requests',
-      users.maker,
+    const users = await seedPeople(http, admin, 'crash.test');
+    const rows = await seedTenants(http, admin, TARGETS);
+    const cr = await executeChangeRequest(
+      http,
+      users,
       crBody({
         targets: installations(
           rows.map((r) => r.id),
@@ -75,15 +63,6 @@ describe('crash safety', () => {
         ticket: 'CRASH-1',
       }),
     );
-    expect(created.status).toBe(201);
-    const cr = created.body as { id: string; planHash: string; requiredApprovals: number };
-    expect((await http.post(`/api/change-requests/${cr.id}/submit`, users.maker)).status).toBe(200);
-    for (const c of [users.c1, users.c2].slice(0, cr.requiredApprovals)) {
-      expect(
-        (await http.post(`/api/change-requests/${cr.id}/approve`, c, { planHash: cr.planHash })).status,
-      ).toBe(200);
-    }
-    expect((await http.post(`/api/change-requests/${cr.id}/execute`, users.c1)).status).toBe(200);
 
     const succeeded = async () => {
       const r = await http.get(`/api/change-requests/${cr.id}/progress`, users.c1);

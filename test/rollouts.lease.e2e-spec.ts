@@ -1,12 +1,15 @@
 import { join } from 'node:path';
 import { ADMIN_EMAIL, ADMIN_PASSWORD, onPostgres } from './support/test-app';
-import { OUTAGE_APPS, crBody, installations, tenantRows } from './support/factories';
+import { crBody, installations } from './support/factories';
 import {
   api,
   ChildServer,
   compileServer,
+  executeChangeRequest,
   freePort,
   freshDatabase,
+  seedPeople,
+  seedTenants,
   ServerDb,
   tempDir,
 } from './support/child-server';
@@ -47,29 +50,13 @@ describe(`lease takeover between two server processes (${onPostgres() ? 'Postgre
   it(`the survivor finishes a ${TARGETS}-target CR after the holder is killed mid-wave; no target runs twice`, async () => {
     const http = api(one.url);
     const admin = await http.login(ADMIN_EMAIL, ADMIN_PASSWORD);
-    const tokens: Record<string, string> = {};
-    for (const [name, roles] of [
-      ['maker', ['maker']],
-      ['c1', ['checker']],
-      ['c2', ['checker']],
-    ] as const) {
-      const email = `${name}@lease.test`;
-      expect(
-        (await http.post('/api/users', admin, { email, name, password: 'user-password-123', roles })).status,
-      ).toBe(201);
-      tokens[name] = await http.login(email, 'user-password-123');
-    }
-    for (const a of OUTAGE_APPS) {
-      expect(
-        (await http.post('/api/apps', admin, { key: a.key, name: a.key, legacy: a.legacy ?? false })).status,
-      ).toBe(201);
-    }
-    const rows = tenantRows(TARGETS);
-    expect((await http.post('/api/tenants', admin, { tenants: rows })).status).toBe(201);
+    const tokens = await seedPeople(http, admin, 'lease.test');
+    const rows = await seedTenants(http, admin, TARGETS);
     await two.start(60_000);
-    const created = await http.post(
-      '/api/change-requests',
-      tokens.maker,
+    // Executed through replica one; whichever replica claims the lease first runs it.
+    const cr = await executeChangeRequest(
+      http,
+      tokens,
       crBody({
         targets: installations(
           rows.map((r) => r.id),
@@ -79,16 +66,6 @@ describe(`lease takeover between two server processes (${onPostgres() ? 'Postgre
         ticket: 'LEASE-1',
       }),
     );
-    expect(created.status).toBe(201);
-    const cr = created.body as { id: string; planHash: string; requiredApprovals: number };
-    expect((await http.post(`/api/change-requests/${cr.id}/submit`, tokens.maker)).status).toBe(200);
-    for (const c of [tokens.c1, tokens.c2].slice(0, cr.requiredApprovals)) {
-      expect(
-        (await http.post(`/api/change-requests/${cr.id}/approve`, c, { planHash: cr.planHash })).status,
-      ).toBe(200);
-    }
-    // Executed through replica one; whichever replica claims the lease first runs it.
-    expect((await http.post(`/api/change-requests/${cr.id}/execute`, tokens.c1)).status).toBe(200);
 
     const viaTwo = api(two.url);
     const progress = async () => (await viaTwo.get(`/api/change-requests/${cr.id}/progress`, tokens.c1)).body;

@@ -1,6 +1,8 @@
-// Real server processes for the crash and lease-takeover tests (issue 4): the server is compiled once per test file
-// into a temporary directory (no shared `dist/` is touched), then started as `node <tmp>/dist/cli.js serve` on a
-// database of the test's own, killed with SIGKILL and started again.
+// Real Wavegate processes for the tests that need one: the crash and lease-takeover tests and the provider outage drill
+// (issue 4) start servers, compiled once per test file into a temporary directory (no shared `dist/` is touched),
+// as `node <tmp>/dist/cli.js serve` on a database of the test's own, kill them with SIGKILL and start them again;
+// the CLI test runs `src/cli.ts` through ts-node (`cliRunner`). Also the steps those tests share: people, tenants,
+// and a change request taken from creation to execution.
 import { ChildProcess, execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -9,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Client } from 'pg';
+import { OUTAGE_APPS, tenantRows } from './factories';
 import { ADMIN_EMAIL, ADMIN_PASSWORD } from './test-app';
 
 const ROOT = join(__dirname, '..', '..');
@@ -204,4 +207,70 @@ export function tempDir(): { dir: string; remove(): void } {
       else rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** Runs the operator CLI (`src/cli.ts` through ts-node, so no build is needed) with `env`; `input` goes to stdin. */
+export function cliRunner(env: NodeJS.ProcessEnv) {
+  return (args: string[], input?: string, extraEnv: NodeJS.ProcessEnv = {}) => {
+    const child = promisify(execFile)(
+      process.execPath,
+      ['-r', 'ts-node/register', join(ROOT, 'src/cli.ts'), ...args],
+      { env: { ...env, ...extraEnv }, cwd: ROOT },
+    );
+    if (input !== undefined) child.child.stdin?.end(input);
+    return child;
+  };
+}
+
+export type ChildApi = ReturnType<typeof api>;
+
+/** A maker and two checkers (`<name>@<domain>`), signed in: their tokens by name. */
+export async function seedPeople(
+  http: ChildApi,
+  admin: string,
+  domain: string,
+): Promise<{ maker: string; c1: string; c2: string }> {
+  const tokens = { maker: '', c1: '', c2: '' };
+  for (const [name, roles] of [
+    ['maker', ['maker']],
+    ['c1', ['checker']],
+    ['c2', ['checker']],
+  ] as const) {
+    const email = `${name}@${domain}`;
+    const r = await http.post('/api/users', admin, { email, name, password: 'user-password-123', roles });
+    expect(r.status).toBe(201);
+    tokens[name] = await http.login(email, 'user-password-123');
+  }
+  return tokens;
+}
+
+/** The outage apps and `count` tenants (factories: OUTAGE_APPS, tenantRows); the tenants' rows. */
+export async function seedTenants(http: ChildApi, admin: string, count: number) {
+  for (const a of OUTAGE_APPS) {
+    expect(
+      (await http.post('/api/apps', admin, { key: a.key, name: a.key, legacy: a.legacy ?? false })).status,
+    ).toBe(201);
+  }
+  const rows = tenantRows(count);
+  expect((await http.post('/api/tenants', admin, { tenants: rows })).status).toBe(201);
+  return rows;
+}
+
+/** Creates the change request, submits it, has as many checkers as it needs approve its plan, and executes it. */
+export async function executeChangeRequest(
+  http: ChildApi,
+  tokens: { maker: string; c1: string; c2: string },
+  body: unknown,
+): Promise<{ id: string; planHash: string; requiredApprovals: number }> {
+  const created = await http.post('/api/change-requests', tokens.maker, body);
+  expect(created.status).toBe(201);
+  const cr = created.body as { id: string; planHash: string; requiredApprovals: number };
+  expect((await http.post(`/api/change-requests/${cr.id}/submit`, tokens.maker)).status).toBe(200);
+  for (const c of [tokens.c1, tokens.c2].slice(0, cr.requiredApprovals)) {
+    expect(
+      (await http.post(`/api/change-requests/${cr.id}/approve`, c, { planHash: cr.planHash })).status,
+    ).toBe(200);
+  }
+  expect((await http.post(`/api/change-requests/${cr.id}/execute`, tokens.c1)).status).toBe(200);
+  return cr;
 }
