@@ -27,7 +27,7 @@ export interface RestorableWindow {
   oldest: Date;
   /** The newest moment whose state can be rebuilt (now: the capture table is live). */
   newest: Date;
-  /** The newest change time that is in the archive (files), null before the first segment: the archive's RPO. */
+  /** The newest moment the archive's files alone hold (last segment's change or base), null before any: the RPO. */
   archivedThrough: Date | null;
 }
 
@@ -56,7 +56,9 @@ export class ArchiveReader {
     const now = await this.dbNow();
     const usable = this.usable(m);
     const segs = usable.filter((e) => e.kind === 'segment');
-    const archivedThrough = segs.length ? new Date(segs[segs.length - 1].lastAt as string) : null;
+    // A base holds the state at its read, so it archives that moment too (segments before it are pruned at once).
+    const through = usable.map((e) => Date.parse(e.lastAt as string)).filter((x) => !Number.isNaN(x));
+    const archivedThrough = through.length ? new Date(Math.max(...through)) : null;
     const starts: number[] = usable
       .filter((e) => e.kind === 'base')
       .map((e) => Date.parse(e.lastAt as string));
