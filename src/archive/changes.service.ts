@@ -46,7 +46,10 @@ export class ChangesService {
  */
 export async function safeBound(m: EntityManager): Promise<number> {
   if (m.connection.options.type !== 'postgres') return Number.MAX_SAFE_INTEGER;
-  const seq = (await m.query('SELECT last_value FROM row_changes_position_seq')) as Array<{
+  // Before its first nextval a sequence shows last_value 1 with is_called false: position 1 is not handed out yet.
+  const seq = (await m.query(
+    'SELECT CASE WHEN is_called THEN last_value ELSE last_value - 1 END AS last_value FROM row_changes_position_seq',
+  )) as Array<{
     last_value: string | number;
   }>;
   const last = Number(seq[0].last_value);
