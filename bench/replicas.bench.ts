@@ -103,7 +103,8 @@ async function fanOut(cluster: Cluster, token: string): Promise<void> {
         '/api/flags/flag-000/environments/development',
         admin,
         {
-          enabled: i % 2 === 1,
+          // flag-000 starts enabled (seedFlags): the first change turns it off, so every change changes the snapshot.
+          enabled: i % 2 === 0,
         },
       );
       if (r.status !== 200) throw new Error(`PUT: ${r.status}`);
