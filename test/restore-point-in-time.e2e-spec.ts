@@ -161,6 +161,39 @@ describe('tenant.restore to a point in time', () => {
     expect((await tenantCopies(db, ['k2'])).get('k2')).toEqual({ tenant: null, installations: [] });
   });
 
+  it('restores to the moment of a whole-database backup (params.source.backupId); an unknown backup is refused naming the field', async () => {
+    const backup = await t.http().post('/api/backups').set(bearer(t.adminToken)).send({});
+    expect(backup.status).toBe(201);
+    const atBackup = await tenantCopies(db, ['k1']);
+    await sleep(30);
+    // After the backup: a script rewrites k1's installations and removes one.
+    await db.exec([
+      [
+        `UPDATE installations SET data = ? WHERE tenant_id = 'k1' AND app_key = 'jira'`,
+        ['{"after":"backup"}'],
+      ],
+      [`DELETE FROM installations WHERE tenant_id = 'k1' AND app_key = 'confluence'`],
+    ]);
+    expect(await tenantCopies(db, ['k1'])).not.toEqual(atBackup);
+
+    const fromBackup = (backupId: string): CrBody => ({
+      ...restoreBody(['k1'], new Date()),
+      params: { source: { backupId } },
+    });
+    const malformed = await create(fromBackup('no-such-backup'));
+    expect(malformed.status).toBe(422);
+    expect(malformed.body.details).toEqual([
+      { field: 'params.source.backupId', reason: 'must be a backup id (a UUID)' },
+    ]);
+    const unknown = await create(fromBackup('00000000-0000-4000-8000-000000000000'));
+    expect(unknown.status).toBe(422);
+    expect(unknown.body.details).toEqual([{ field: 'params.source.backupId', reason: 'no such backup' }]);
+
+    const { p } = await run(fromBackup(backup.body.id as string));
+    expect(p.status).toBe('completed');
+    expect(await tenantCopies(db, ['k1'])).toEqual(atBackup);
+  });
+
   it('refuses, naming each target: did not exist then, never existed, purged; a moment outside the window; bad params', async () => {
     const beforeLate = await moment();
     const late = await t
