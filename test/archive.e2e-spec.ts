@@ -10,6 +10,7 @@ import { eraseCapturedImages } from '../src/archive/capture.store';
 import { FakeClock } from '../src/common/clock';
 import { TransactionRunner } from '../src/common/transaction';
 import { SnapshotsService } from '../src/snapshots/snapshots.service';
+import { compileServer } from './support/child-server';
 import { createApps, importTenants } from './support/factories';
 import { outsideWriter, OutsideWriter } from './support/outside-writer';
 import { bearer, startTestApp, TestApp } from './support/test-app';
@@ -51,8 +52,8 @@ describe('continuous archive', () => {
     chmodSync(p, 0o644);
     writeFileSync(p, b);
   };
-  const cli = (args: string[]) =>
-    run(process.execPath, ['-r', 'ts-node/register', join(ROOT, 'src/cli.ts'), ...args], {
+  const cli = async (args: string[]) =>
+    run(process.execPath, [await compileServer(), ...args], {
       cwd: ROOT,
       env: {
         ...process.env,
@@ -60,7 +61,6 @@ describe('continuous archive', () => {
         WAVEGATE_SECRET: t.config.secret,
         WAVEGATE_ARCHIVE_DIR: dir,
         LOG_LEVEL: 'silent',
-        TS_NODE_TRANSPILE_ONLY: 'true',
       },
     }).then(
       (r) => ({ code: 0, stdout: r.stdout }),

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { cliRunner } from './support/child-server';
 
-// The operator CLI, run as a real process on a fresh SQLite file (through ts-node, so no build is needed).
+// The operator CLI, run as a real process (the compiled server, see compileServer) on a fresh SQLite file.
 describe('CLI: migrate, user create, audit verify, backup', () => {
   const dir = mkdtempSync(join(tmpdir(), 'wavegate-cli-'));
   const env = {
@@ -13,7 +13,6 @@ describe('CLI: migrate, user create, audit verify, backup', () => {
     DATABASE_URL: `sqlite:${join(dir, 'db.sqlite')}`,
     WAVEGATE_SECRET: 'cli-test-secret-0123456789-0123456789',
     LOG_LEVEL: 'silent',
-    TS_NODE_TRANSPILE_ONLY: 'true',
   };
   const cli = cliRunner(env);
   afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -1,14 +1,23 @@
-// Real Wavegate processes for the tests that need one: the crash and lease-takeover tests and the provider outage drill
-// (issue 4) start servers, compiled once per test file into a temporary directory (no shared `dist/` is touched),
-// as `node <tmp>/dist/cli.js serve` on a database of the test's own, kill them with SIGKILL and start them again;
-// the CLI test runs `src/cli.ts` through ts-node (`cliRunner`). Also the steps those tests share: people, tenants,
-// and a change request taken from creation to execution.
+// Real Wavegate processes for the tests that need one: the crash and lease-takeover tests, the provider outage drill
+// (issue 4) and the operator CLI test run the compiled server (`compileServer`: one compile per content of src/,
+// shared by every test file; no `dist/` is touched) as `node <cache>/cli.js ...` on a database of the test's own, kill
+// them with SIGKILL and start them again. Also the steps those tests share: people, tenants, and a change request
+// taken from creation to execution.
 import { ChildProcess, execFile, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { createWriteStream, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import {
+  createWriteStream,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+} from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import { Client } from 'pg';
 import { OUTAGE_APPS, tenantRows } from './factories';
@@ -16,26 +25,75 @@ import { ADMIN_EMAIL, ADMIN_PASSWORD } from './test-app';
 
 const ROOT = join(__dirname, '..', '..');
 
-/** Compiles src/ into `<dir>/dist` (type errors elsewhere do not stop the emit). */
-export async function compileServer(dir: string): Promise<string> {
-  const out = join(dir, 'dist');
-  await promisify(execFile)(
-    process.execPath,
-    [
-      join(ROOT, 'node_modules/typescript/bin/tsc'),
-      '-p',
-      join(ROOT, 'tsconfig.build.json'),
-      '--outDir',
-      out,
-      '--tsBuildInfoFile',
-      join(dir, 'tsbuildinfo'),
-    ],
-    { cwd: ROOT },
-  ).catch((e: { stdout?: string }) => {
-    // tsc exits non-zero on type errors but still emits; only a missing cli.js is fatal (checked below).
-    if (!String(e.stdout ?? '').length) throw e;
-  });
-  return join(out, 'cli.js');
+/**
+ * Compiles src/ once per content of src/ and the tsconfigs: the output is kept under
+ * node_modules/.cache/wavegate-test-server/<sha256 of those files>, so the test files of one run (and the SQLite and
+ * PostgreSQL passes of CI) share one compile instead of each paying ~30 s for its own. A test file that finds no
+ * compile for the current sources makes one in a directory of its own and renames it into place; two doing so at once
+ * waste a compile, never mix outputs. Type errors do not stop the emit (lint type-checks); a missing cli.js is fatal.
+ * Returns the path of cli.js. `_dir` is kept for callers that pass their temporary directory.
+ */
+export async function compileServer(_dir?: string): Promise<string> {
+  compiled ??= compileOnce();
+  return compiled;
+}
+
+let compiled: Promise<string> | undefined;
+
+function sourcesHash(): string {
+  const hash = createHash('sha256');
+  const walk = (dir: string) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) walk(path);
+      else hash.update(`${relative(ROOT, path)}\0`).update(readFileSync(path)).update('\0');
+    }
+  };
+  walk(join(ROOT, 'src'));
+  for (const file of ['tsconfig.json', 'tsconfig.build.json', 'package.json'])
+    hash.update(file).update(readFileSync(join(ROOT, file)));
+  return hash.digest('hex').slice(0, 20);
+}
+
+async function compileOnce(): Promise<string> {
+  const cache = join(ROOT, 'node_modules', '.cache', 'wavegate-test-server');
+  const final = join(cache, sourcesHash());
+  if (existsSync(join(final, 'cli.js'))) return join(final, 'cli.js');
+  mkdirSync(cache, { recursive: true });
+  const work = mkdtempSync(join(cache, 'compiling-'));
+  const tsc = join(ROOT, 'node_modules/typescript/bin/tsc');
+  try {
+    // The server requires @wavegate/evaluation's build (its package.json points at dist/); `npm test` on a fresh
+    // clone has not built it yet. `tsc -b` is a no-op when it is up to date (CI builds first).
+    await promisify(execFile)(process.execPath, [tsc, '-b', join(ROOT, 'packages/evaluation/tsconfig.json')], {
+      cwd: ROOT,
+    });
+    await promisify(execFile)(
+      process.execPath,
+      [
+        tsc,
+        '-p',
+        join(ROOT, 'tsconfig.build.json'),
+        '--outDir',
+        join(work, 'dist'),
+        '--incremental',
+        'false',
+      ],
+      { cwd: ROOT },
+    ).catch((e: { stdout?: string }) => {
+      if (!String(e.stdout ?? '').length) throw e;
+    });
+    if (!existsSync(join(work, 'dist', 'cli.js'))) throw new Error(`tsc emitted no cli.js into ${work}`);
+    try {
+      renameSync(join(work, 'dist'), final);
+    } catch (e) {
+      // Another test file renamed its compile of the same sources into place first.
+      if (!existsSync(join(final, 'cli.js'))) throw e;
+    }
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+  return join(final, 'cli.js');
 }
 
 export async function freePort(): Promise<number> {
@@ -212,13 +270,14 @@ export function tempDir(): { dir: string; remove(): void } {
 /** Runs the operator CLI (`src/cli.ts` through ts-node, so no build is needed) with `env`; `input` goes to stdin. */
 export function cliRunner(env: NodeJS.ProcessEnv) {
   return (args: string[], input?: string, extraEnv: NodeJS.ProcessEnv = {}) => {
-    const child = promisify(execFile)(
-      process.execPath,
-      ['-r', 'ts-node/register', join(ROOT, 'src/cli.ts'), ...args],
-      { env: { ...env, ...extraEnv }, cwd: ROOT },
-    );
-    if (input !== undefined) child.child.stdin?.end(input);
-    return child;
+    return compileServer().then((cli) => {
+      const child = promisify(execFile)(process.execPath, [cli, ...args], {
+        env: { ...env, ...extraEnv },
+        cwd: ROOT,
+      });
+      if (input !== undefined) child.child.stdin?.end(input);
+      return child;
+    });
   };
 }
 
