@@ -1,6 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
+import { ConnectorsService } from '../src/connectors/connectors.service';
 import { PostgresConnector } from '../src/connectors/postgres.connector';
+import { approveCr } from './support/factories';
+import { approvedCr, execute, waitFor } from './support/rollouts';
 import { bearer, startTestApp, TestApp } from './support/test-app';
 
 // The platform's database is always PostgreSQL (the machine's, a schema of each suite's own); Wavegate's own storage
@@ -176,5 +179,89 @@ describe('data connectors API: a reviewed change, checked against the database, 
     expect(all).not.toContain('postgres://');
     // A maker cannot propose; a viewer cannot approve.
     await t.http().put('/api/connectors/platform').set(bearer(viewer.token)).send({}).expect(403);
+  });
+
+  it('a change of the connector voids the approvals of the open restores through it; a plan of another version writes nothing', async () => {
+    const [maker, checker1, checker2] = [
+      await t.userToken(['maker']),
+      await t.userToken(['checker']),
+      await t.userToken(['checker']),
+    ];
+    await db.query(`INSERT INTO ${schema}.sites VALUES ('cv1', 'one'), ('cv2', 'two')`);
+    await t
+      .http()
+      .post('/api/tenants')
+      .set(bearer(t.adminToken))
+      .send({ tenants: ['cv1', 'cv2'].map((id) => ({ id, name: id, tier: 'standard' })) })
+      .expect(201);
+    const connectors = t.app.get(ConnectorsService);
+    for (const id of ['cv1', 'cv2']) await connectors.capture('platform', id, 'before a test purge', null);
+    await db.query(`DELETE FROM ${schema}.sites WHERE id IN ('cv1', 'cv2')`);
+    const restore = (id: string) =>
+      approvedCr(t, maker.token, [checker1.token, checker2.token], {
+        title: `restore ${id}`,
+        operation: 'connector.restore',
+        params: { connector: 'platform' },
+        targets: [{ type: 'tenant', id }],
+        waves: { bakeSeconds: 0 },
+      });
+    const voided = await restore('cv1');
+    const running = await restore('cv2');
+    const planned = await t
+      .http()
+      .get(`/api/change-requests/${voided.id}`)
+      .set(bearer(maker.token))
+      .expect(200);
+    expect(planned.body.plan.waves[0].targets[0].detail).toMatchObject({ connectorVersion: 1 });
+
+    // The connector changes (here: its table list; a new URL is the same change) while both are approved.
+    const proposed = await put({
+      kind: 'postgres',
+      url: url(),
+      tables: [{ table: 'sites', tenantColumn: 'id' }],
+    });
+    expect(proposed.status).toBe(200);
+    const approved = await t
+      .http()
+      .post('/api/connectors/platform/approve')
+      .set(bearer(checker2.token))
+      .send({ proposalHash: (proposed.body as { proposalHash: string }).proposalHash });
+    expect(approved.status).toBe(201);
+    expect(approved.body.version).toBe(2);
+    for (const cr of [voided, running]) {
+      const got = await t.http().get(`/api/change-requests/${cr.id}`).set(bearer(maker.token)).expect(200);
+      expect(got.body.status).toBe('pending');
+      expect(got.body.statusReason).toContain('data connector platform changed to version 2');
+      expect(got.body.approvals ?? []).toEqual([]);
+      const executed = await t.http().post(`/api/change-requests/${cr.id}/execute`).set(bearer(maker.token));
+      expect(executed.status).toBe(409);
+    }
+    const events = await t.http().get('/api/events?limit=1000').set(bearer(t.adminToken)).expect(200);
+    const voidedEvents = (events.body.items as { type: string; entityId: string }[]).filter(
+      (e) => e.type === 'change_request.approvals_voided',
+    );
+    expect(voidedEvents.map((e) => e.entityId).sort()).toEqual([voided.id, running.id].sort());
+
+    // Re-approved as it stands (a checker who approves anyway, plan still of version 1): the target writes nothing.
+    for (const checker of [checker1, checker2].slice(0, running.requiredApprovals))
+      await approveCr(t, checker.token, running);
+    await execute(t, maker.token, running.id);
+    const end = await waitFor(
+      t,
+      maker.token,
+      running.id,
+      (x) => x.status === 'halted' || x.status === 'completed',
+    );
+    expect(end.status).toBe('halted');
+    const targets = await t
+      .http()
+      .get(`/api/change-requests/${running.id}/targets`)
+      .set(bearer(maker.token))
+      .expect(200);
+    expect(targets.body.items[0]).toMatchObject({
+      status: 'failed',
+      error: expect.stringContaining('approved plan was read through version 1; nothing was written'),
+    });
+    expect((await db.query(`SELECT id FROM ${schema}.sites WHERE id = 'cv2'`)).rowCount).toBe(0);
   });
 });

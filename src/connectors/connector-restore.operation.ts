@@ -1,9 +1,13 @@
 // `connector.restore`: writes each tenant's captured rows back into the platform's live shared database through a
 // data connector, as a reviewed change request in waves (ADR 0012). The plan names, per tenant, the capture (id and
-// SHA-256) and the rows it will write, overwrite and remove; the approval binds to exactly those captures. Before
-// writing, the tenant's rows as they are now are captured too, so a rollback puts them back.
+// SHA-256), the rows it will write, overwrite and remove, and the connector's version; the approval binds to exactly
+// those captures and that database. A change of the connector (a new URL, other tables) voids the approvals of the
+// open restores through it, and a target whose plan names another version than the connector's now writes nothing.
+// Before writing, the tenant's rows as they are now are captured too, so a rollback puts them back.
 import { EntityManager } from 'typeorm';
 import { unprocessable } from '../common/errors';
+import { Tx } from '../common/transaction';
+import { openChangeRequests, voidApprovals } from '../change-requests/approvals.void';
 import { ParamsReader } from '../operations/operation.params';
 import {
   CaptureRef,
@@ -29,6 +33,15 @@ export function connectorRestoreOperation(connectors: ConnectorsService): Operat
     captureId: string,
     expectedHash: string | null,
   ): Promise<CaptureRef[]> => {
+    // The approved plan was read from one database; a connector changed since may point at another.
+    const planned = target.detail?.connectorVersion;
+    const now = await ctx.read((m) => connectors.version(m, ctx.params.connector));
+    if (typeof planned === 'number' && planned !== now) {
+      throw unprocessable(
+        'CONNECTOR.CHANGED',
+        `data connector ${ctx.params.connector} is at version ${String(now)}, the approved plan was read through version ${planned}; nothing was written`,
+      );
+    }
     // Verified before anything is written: the stored hash must match the content and the approved plan.
     const { row } = await ctx.read((m) => connectors.read(m, captureId));
     if (expectedHash && row.hash !== expectedHash) {
@@ -88,6 +101,7 @@ export function connectorRestoreOperation(connectors: ConnectorsService): Operat
           { field: 'params.connector', reason: (e as Error).message },
         ]);
       });
+      const connectorVersion = await connectors.version(m, ctx.params.connector);
       for (const t of targets) {
         const latest = await connectors.latest(m, ctx.params.connector, t.tenantId, {
           excludeReason: BEFORE_RESTORE,
@@ -107,6 +121,7 @@ export function connectorRestoreOperation(connectors: ConnectorsService): Operat
             overwrite: counts.overwrite,
             remove: counts.remove,
             unchanged: counts.unchanged,
+            connectorVersion,
           });
         } catch (e) {
           refused.set(t.id, e instanceof Error ? e.message : String(e));
@@ -144,4 +159,19 @@ export function connectorRestoreOperation(connectors: ConnectorsService): Operat
       },
     },
   };
+}
+
+/**
+ * Lifecycle rule 3 for a connector change: every open `connector.restore` through `connector` was planned (its
+ * capture previews and counts read) through an older version, so its approvals are void; call in the transaction
+ * that approves the change.
+ */
+export async function voidRestoresThrough(tx: Tx, connector: string, version: number): Promise<void> {
+  for (const cr of await openChangeRequests(tx, ['connector.restore'])) {
+    if (cr.request.params.connector !== connector) continue;
+    const reason =
+      `data connector ${connector} changed to version ${version}; this plan was read through an older version: ` +
+      'edit the change request to rebuild its plan, then ask for approval again';
+    await voidApprovals(tx, cr, reason, { connector, connectorVersion: version });
+  }
 }

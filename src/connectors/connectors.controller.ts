@@ -6,6 +6,7 @@ import { Access, CurrentPrincipal } from '../common/auth.decorators';
 import { actorId, Principal, READERS } from '../common/principal';
 import { TransactionRunner } from '../common/transaction';
 import { ConnectorCaptureEntity } from '../snapshots/connector-capture.entity';
+import { voidRestoresThrough } from './connector-restore.operation';
 import { ConnectorsService } from './connectors.service';
 import { parseDataConnector } from './data-connector.config';
 
@@ -122,6 +123,7 @@ export class ConnectorsController {
     checkName(name);
     return this.tx.run(async (t) => {
       const view = await this.connectors.approve(t.manager, name, dto.proposalHash, actorId(p), t.now);
+      await voidRestoresThrough(t, name, view.version);
       const data = { name, proposalHash: dto.proposalHash, version: view.version, urlHash: view.urlHash };
       t.audit({
         actor: actorId(p),

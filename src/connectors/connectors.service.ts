@@ -184,6 +184,15 @@ export class ConnectorsService implements OnApplicationShutdown {
     }));
   }
 
+  /** The current version of connector `name` (it goes up with each approved change), or null when there is none. */
+  async version(m: EntityManager, name: string): Promise<number | null> {
+    const row = await m.findOne(DataConnectorEntity, {
+      where: { name },
+      select: { name: true, version: true },
+    });
+    return row?.version ?? null;
+  }
+
   /** The live connector for `name`, opened once per version. */
   async connector(m: EntityManager, name: string): Promise<PostgresConnector> {
     const row = await m.findOne(DataConnectorEntity, { where: { name } });

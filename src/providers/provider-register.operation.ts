@@ -5,7 +5,7 @@
 import { EntityManager, In } from 'typeorm';
 import { conflict, unprocessable } from '../common/errors';
 import { Tx } from '../common/transaction';
-import { ChangeRequestApprovalEntity, ChangeRequestEntity } from '../change-requests/change-request.entity';
+import { openChangeRequests, voidApprovals } from '../change-requests/approvals.void';
 import { assertAllowed } from '../operations/http.apply';
 import type { Operation, ResolvedTarget, TargetResolver } from '../operations/operation.types';
 import { definitionUrls, parseProviderDefinition, ProviderDefinition } from './domain/provider-definition';
@@ -55,51 +55,22 @@ export interface RegisterDeps {
 }
 
 /** Drops the approvals of open CRs using the provider's operations at another version (rule 3). */
-async function voidApprovals(tx: Tx, provider: string, opNames: string[], version: number, crId: string) {
-  if (opNames.length === 0) return;
-  const affected = await tx.manager.find(ChangeRequestEntity, {
-    where: { status: In(['pending', 'approved']), operation: In(opNames) },
-  });
-  for (const cr of affected) {
+async function voidStaleApprovals(
+  tx: Tx,
+  provider: string,
+  opNames: string[],
+  version: number,
+  crId: string,
+) {
+  for (const cr of await openChangeRequests(tx, opNames)) {
     if (cr.operationVersion === version) continue;
-    const voided = await tx.manager.find(ChangeRequestApprovalEntity, {
-      where: { changeRequestId: cr.id, revision: cr.revision },
-    });
-    await tx.manager.delete(ChangeRequestApprovalEntity, { changeRequestId: cr.id, revision: cr.revision });
     const reason =
       `provider ${provider} changed to version ${version} (change request ${crId}); this plan was built with ` +
       `version ${cr.operationVersion}: edit the change request to rebuild its plan, then ask for approval again`;
-    await tx.manager.update(
-      ChangeRequestEntity,
-      { id: cr.id },
-      {
-        status: 'pending',
-        approvedAt: null,
-        statusReason: reason,
-        version: cr.version + 1,
-        updatedAt: tx.now,
-      },
-    );
-    const data = {
+    await voidApprovals(tx, cr, reason, {
       provider,
       providerVersion: version,
       planProviderVersion: cr.operationVersion,
-      voidedApprovals: voided.map((a) => a.userId),
-      previousStatus: cr.status,
-    };
-    tx.audit({
-      actor: 'system',
-      action: 'change_request.approvals_voided',
-      entityType: 'change_request',
-      entityId: cr.id,
-      data,
-    });
-    tx.emit({
-      type: 'change_request.approvals_voided',
-      entityType: 'change_request',
-      entityId: cr.id,
-      actor: 'system',
-      data: { ...data, reason },
     });
   }
 }
@@ -193,7 +164,7 @@ export function providerRegisterOperation(deps: RegisterDeps): Operation<Provide
           (o) => `${target.id}.${o.name}`,
         ),
       );
-      await voidApprovals(ctx.tx, target.id, [...names], version, ctx.changeRequestId);
+      await voidStaleApprovals(ctx.tx, target.id, [...names], version, ctx.changeRequestId);
       const data = {
         provider: target.id,
         version,

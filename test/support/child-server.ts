@@ -43,10 +43,16 @@ let compiled: Promise<string> | undefined;
 function sourcesHash(): string {
   const hash = createHash('sha256');
   const walk = (dir: string) => {
-    for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+    for (const entry of readdirSync(dir, { withFileTypes: true }).sort((a, b) =>
+      a.name.localeCompare(b.name),
+    )) {
       const path = join(dir, entry.name);
       if (entry.isDirectory()) walk(path);
-      else hash.update(`${relative(ROOT, path)}\0`).update(readFileSync(path)).update('\0');
+      else
+        hash
+          .update(`${relative(ROOT, path)}\0`)
+          .update(readFileSync(path))
+          .update('\0');
     }
   };
   walk(join(ROOT, 'src'));
@@ -65,9 +71,13 @@ async function compileOnce(): Promise<string> {
   try {
     // The server requires @wavegate/evaluation's build (its package.json points at dist/); `npm test` on a fresh
     // clone has not built it yet. `tsc -b` is a no-op when it is up to date (CI builds first).
-    await promisify(execFile)(process.execPath, [tsc, '-b', join(ROOT, 'packages/evaluation/tsconfig.json')], {
-      cwd: ROOT,
-    });
+    await promisify(execFile)(
+      process.execPath,
+      [tsc, '-b', join(ROOT, 'packages/evaluation/tsconfig.json')],
+      {
+        cwd: ROOT,
+      },
+    );
     await promisify(execFile)(
       process.execPath,
       [
