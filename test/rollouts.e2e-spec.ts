@@ -9,7 +9,7 @@ import {
   Actors,
 } from './support/factories';
 import { approvedCr, execute, progress, sleep, waitFor } from './support/rollouts';
-import { bearer, startTestApp, TestApp } from './support/test-app';
+import { bearer, onPostgres, startTestApp, TestApp } from './support/test-app';
 
 // The wave engine through the HTTP API on a real database (SQLite, or PostgreSQL with TEST_DATABASE_URL).
 // Time is a FakeClock: bakes end when the test advances it, never by sleeping.
@@ -159,6 +159,60 @@ describe('wave engine', () => {
     expect(abort.status).toBe(200);
     expect(abort.body.status).toBe('aborted');
     expect(abort.body.progress.skipped).toBe(4);
+  });
+
+  it('a target whose write breaks a database constraint fails and halts the CR (it is not retried forever)', async () => {
+    // The database refuses one tenant's change (a rule of the database, not of the operation): a CHECK constraint on
+    // PostgreSQL, a trigger that raises on SQLite. The engine used to take any database error for a passing one and
+    // retry the batch on every tick, so this CR stayed `running` and nothing was recorded.
+    const ds = t.app.get(DataSource);
+    const [before, victim, after] = ids.slice(600, 603);
+    const rule = 'wg_test_refuses_one_tenant';
+    if (onPostgres())
+      await ds.query(
+        `ALTER TABLE installations ADD CONSTRAINT ${rule} CHECK (tenant_id <> '${victim}' OR status = 'active') NOT VALID`,
+      );
+    else
+      await ds.query(
+        `CREATE TRIGGER ${rule} BEFORE UPDATE ON installations WHEN NEW.tenant_id = '${victim}'
+         BEGIN SELECT RAISE(ABORT, '${rule}: this tenant refuses'); END`,
+      );
+    try {
+      const cr = await approvedCr(t, a.maker.token, [a.checker1.token], {
+        title: 'jira off for three, one refused by the database',
+        targets: installations([before, victim, after], 'jira'),
+        waves: { sizes: [1, 2], bakeSeconds: 0 },
+      });
+      await execute(t, a.checker1.token, cr.id);
+      const p = await waitFor(
+        t,
+        a.viewer.token,
+        cr.id,
+        (x) => x.status !== 'running' && x.status !== 'approved',
+      );
+      expect(p.status).toBe('halted');
+      expect(p.progress.failed).toBe(1);
+      expect(p.haltReason).toContain(`installation:${victim}/jira`);
+      const failed = await t
+        .http()
+        .get(`/api/change-requests/${cr.id}/targets?status=failed`)
+        .set(bearer(a.viewer.token));
+      expect(failed.body.items).toEqual([
+        expect.objectContaining({
+          id: `${victim}/jira`,
+          status: 'failed',
+          error: expect.stringContaining(rule),
+        }),
+      ]);
+      const rows = (await ds.query(
+        `SELECT tenant_id, status FROM installations WHERE app_key = 'jira' AND tenant_id IN ('${victim}')`,
+      )) as { status: string }[];
+      expect(rows[0].status).toBe('active');
+    } finally {
+      await ds.query(
+        onPostgres() ? `ALTER TABLE installations DROP CONSTRAINT ${rule}` : `DROP TRIGGER ${rule}`,
+      );
+    }
   });
 
   it('pause, resume, halt by operator, checker resume with bake on the clock; SSE resumable with Last-Event-ID', async () => {

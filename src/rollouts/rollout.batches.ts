@@ -5,7 +5,7 @@
 // target rolls back alone and is recorded as failed.
 import { performance } from 'node:perf_hooks';
 import { Logger } from '@nestjs/common';
-import { QueryFailedError } from 'typeorm';
+import { isTransientDatabaseError } from '../common/database-errors';
 import { DomainError } from '../common/errors';
 import { TransactionRunner, Tx } from '../common/transaction';
 import { ChangeRequestApprovalEntity, ChangeRequestEntity } from '../change-requests/change-request.entity';
@@ -151,9 +151,10 @@ export class InDatabaseRunner {
             await markSucceeded(child, rollout, t, ctx.result, true);
           });
         } catch (e) {
-          // A database error (deadlock, serialization, lost connection) says nothing about the target: the batch
-          // rolls back and is retried on the next tick. Anything else the operation threw is the target's failure.
-          if (e instanceof QueryFailedError) throw e;
+          // A database error about the moment (deadlock, serialization, lost connection, busy) says nothing about
+          // the target: the batch rolls back and is retried on the next tick. Anything else the operation threw,
+          // a constraint its write broke included, is the target's failure (retrying it would never end).
+          if (isTransientDatabaseError(e)) throw e;
           failure = e instanceof Error ? e.message : String(e);
           if (!(e instanceof DomainError)) this.logger.warn(`target ${t.idempotencyKey} failed: ${failure}`);
         }
