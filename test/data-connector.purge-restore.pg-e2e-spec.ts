@@ -3,6 +3,7 @@ import { createServer, IncomingMessage, Server } from 'node:http';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { approvedCr, execute, waitFor } from './support/rollouts';
+import { rowsByTenant } from './support/rows-by-tenant';
 import { bearer, onPostgres, startTestApp, TestApp } from './support/test-app';
 
 // Acceptance (issue 14): a purge on the platform of 50 tenants, each tenant's rows captured through the `postgres`
@@ -114,17 +115,12 @@ onPostgresOnly('data connector: purge 50 tenants on the platform, restore 10 whi
   });
 
   /** Every row of every table, as PostgreSQL prints it, per tenant. */
-  const dump = async (): Promise<Map<string, string[]>> => {
-    const out = new Map<string, string[]>();
-    for (const table of TABLES) {
-      const rows = await platform.query<{ site_id: string; row: string }>(
-        `SELECT site_id, '${table}:' || t::text AS row FROM ${schema}.${table} t ORDER BY 2`,
-      );
-      for (const r of rows.rows) out.set(r.site_id, [...(out.get(r.site_id) ?? []), r.row]);
-    }
-    for (const v of out.values()) v.sort();
-    return out;
-  };
+  const dump = () =>
+    rowsByTenant(
+      platform,
+      schema,
+      TABLES.map((table) => ({ table, tenantColumn: 'site_id' })),
+    );
 
   it('captures before the purge, restores exactly the 10 tenants while others write, and changes nothing else', async () => {
     // The connector: proposed by an admin, checked against the database, approved by a checker.

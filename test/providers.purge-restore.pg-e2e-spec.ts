@@ -1,6 +1,7 @@
 import { Client } from 'pg';
 import { providerDefinition } from '../examples/reference-platform/platform';
 import { TENANT_TABLES } from '../examples/reference-platform/platform.db';
+import { rowsByTenant } from './support/rows-by-tenant';
 import { createActors, Actors } from './support/factories';
 import { allowDestinations, inProcess, JsonCall, registerProvider, waitForStatus } from './support/providers';
 import { PLATFORM_SECRET, RunningPlatform, startReferencePlatform } from './support/reference-platform';
@@ -64,17 +65,12 @@ onPostgresOnly('reference platform: delete 50 sites, restore 10 while others wri
   });
 
   /** Every row of every tenant table, as PostgreSQL prints it, per site. */
-  const dump = async (): Promise<Map<string, string[]>> => {
-    const out = new Map<string, string[]>();
-    for (const { table, tenantKey } of TENANT_TABLES) {
-      const rows = await db.query<{ site: string; row: string }>(
-        `SELECT ${tenantKey} AS site, '${table}:' || t::text AS row FROM ${schema}.${table} t`,
-      );
-      for (const r of rows.rows) out.set(r.site, [...(out.get(r.site) ?? []), r.row]);
-    }
-    for (const v of out.values()) v.sort();
-    return out;
-  };
+  const dump = () =>
+    rowsByTenant(
+      db,
+      schema,
+      TENANT_TABLES.map((x) => ({ table: x.table, tenantColumn: x.tenantKey })),
+    );
 
   const run = async (body: Record<string, unknown>): Promise<Record<string, unknown>> => {
     const created = await call('POST', '/api/change-requests', a.maker.token, {
