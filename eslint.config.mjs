@@ -45,7 +45,7 @@ export default tseslint.config(
   {
     // Over 400 lines, landed in the last hour by engineers still working on them (issue 16's note); split them
     // along their seams, then remove them from this list. Not for new code.
-    files: ['src/archive/archive.service.ts', 'src/webhooks/domain/payload.formatter.ts'],
+    files: ['src/webhooks/domain/payload.formatter.ts'],
     rules: { 'max-lines': 'off' },
   },
   {
@@ -70,7 +70,6 @@ export default tseslint.config(
       'src/providers/inventory.sync.ts',
       'src/providers/provider.operations.ts',
       'src/providers/domain/provider-definition.ts',
-      'src/archive/archive.service.ts',
     ],
     rules: { 'max-lines-per-function': 'off' },
   },
