@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { conflict } from '../common/errors';
 import { TransactionRunner } from '../common/transaction';
 import { ARCHIVE_ERRORS, notRestorable } from './archive.errors';
+import { openBase, openChange } from './archive.formats';
 import { ArchiveEntry, ArchiveManifest, chainProblems } from './archive.manifest';
 import { ArchiveService } from './archive.service';
 import { CHANGE_COLUMNS, isoTime, RowChange, RowChangeRecord, toRowChange } from './capture.store';
@@ -92,7 +93,7 @@ export class ArchiveReader {
         if (base.purged.includes(id)) throw purged(id);
         const key = keys.get(id);
         if (base.tenants[id] && !key) throw purged(id);
-        const tables = key ? ArchiveService.openBase(base, id, key) : undefined;
+        const tables = key ? openBase(base, id, key) : undefined;
         if (tables) images.set(id, imageFrom(tables));
       }
     }
@@ -117,7 +118,7 @@ export class ArchiveReader {
         if (c.p <= plan.from || !wanted.has(c.tenant)) continue;
         const key = keys.get(c.tenant);
         if (c.op !== 'P' && c.img && !key) throw purged(c.tenant);
-        changes.push(ArchiveService.openChange(c, key));
+        changes.push(openChange(c, key));
       }
       through = Math.max(through, seg.to);
     }

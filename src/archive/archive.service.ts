@@ -1,99 +1,43 @@
-import { readFile, readdir, stat, unlink } from 'node:fs/promises';
-import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
 import BetterSqlite3 from 'better-sqlite3';
-import { DataSource, EntityManager } from 'typeorm';
+import { DataSource } from 'typeorm';
 import { Clock } from '../common/clock';
 import { Mutex } from '../common/mutex';
 import { TransactionRunner } from '../common/transaction';
 import { APP_CONFIG } from '../config/config.module';
 import { AppConfig } from '../config/config.schema';
-import { open, seal } from '../snapshots/tenant-crypto';
-import { archiveCorrupt } from './archive.errors';
 import { writeOnce } from './archive.files';
-import {
-  appendEntry,
-  ArchiveEntry,
-  ArchiveManifest,
-  chainProblems,
-  emptyManifest,
-  expiredEntries,
-  MANIFEST_FILE,
-  PARITY_SUFFIX,
-} from './archive.manifest';
+import { ArchiveFolder } from './archive.folder';
+import { ArchiveReport, BaseFile, sealBase, sealChange, SegmentFile } from './archive.formats';
+import { appendEntry, ArchiveEntry, ArchiveManifest, expiredEntries } from './archive.manifest';
+import { dbNow, emQuery, Query, tenantTables } from './archive.sql';
+import { VERIFY_FILE, verifyFolder } from './archive.verify';
 import { CHANGE_COLUMNS, isoTime, RowChange, RowChangeRecord, toRowChange } from './capture.store';
-import { CAPTURED_TABLES } from './capture.tables';
 import { safeBound } from './changes.service';
-import { checkParity, encodeParity, ParityCheck } from './parity';
 import { TenantKeyring } from './tenant-keys';
-import { TenantImage } from './tenant-image';
 
 const SEGMENT_MAX_CHANGES = 20_000;
-const VERIFY_FILE = 'last-verify.json';
 
-/** A change as a segment stores it: metadata in clear (ids only), the images sealed under the tenant's key. */
-interface SegmentChange {
-  p: number;
-  tx: number | null;
-  at: string;
-  table: string;
-  tenant: string;
-  op: string;
-  /** seal(tenant key, JSON {before, after}); null for a purge marker or a tenant whose key is already destroyed. */
-  img: string | null;
-}
-interface SegmentFile {
-  format: 'wavegate-segment/1';
-  after: number;
-  to: number;
-  changes: SegmentChange[];
-}
-interface BaseFile {
-  format: 'wavegate-base/1';
-  position: number;
-  takenAt: string;
-  /** tenant id -> seal(tenant key, JSON TenantImage['tables']). */
-  tenants: Record<string, string>;
-  /** Tenants left out because their key is destroyed (purged): their history is erased. */
-  purged: string[];
-}
-
-export interface FileReport {
-  file: string;
-  kind: 'base' | 'segment' | 'manifest';
-  status: 'ok' | 'missing' | 'damaged' | 'repaired' | 'unrepairable';
-  /** Data blocks (shardSize bytes each, from 0) whose checksum failed. */
-  damagedBlocks: number[];
-  damagedParityBlocks: number[];
-  /** Blocks beyond what parity can rebuild (more than M damaged blocks in their stripe). */
-  unrepairableBlocks: number[];
-  shardSize: number;
-  reason?: string;
-}
-
-export interface ArchiveReport {
-  ok: boolean;
-  checkedAt: string;
-  files: FileReport[];
-  /** Broken chain links, reordered entries and position gaps (a removed segment). */
-  chain: Array<{ seq: number | null; file: string | null; reason: string }>;
-}
-
-const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const stamp = (d: Date) => d.toISOString().replace(/[-:]/g, '').replace('.', '');
 const pad = (n: number) => String(n).padStart(15, '0');
+
+/** Tenant id -> its key (null: destroyed by a purge). */
+type Keys = Map<string, Buffer | null>;
 
 /**
  * The continuous archive (docs/decisions/0014-continuous-archive.md): captured changes shipped as sealed, append-only
  * segment files, logical bases of the tenant-scoped tables, every file with Reed-Solomon parity, listed in a
- * hash-chained manifest; retention; verify and repair.
+ * hash-chained manifest; retention; verify and repair. The folder's file I/O is ArchiveFolder's (archive.folder.ts),
+ * the formats are in archive.formats.ts, the base's SQL in archive.sql.ts, verification in archive.verify.ts.
  */
 @Injectable()
 export class ArchiveService implements OnApplicationShutdown {
   private readonly logger = new Logger(ArchiveService.name);
   readonly mutex = new Mutex();
   private readonly keyring: TenantKeyring;
+  private readonly folder: ArchiveFolder;
   /** The last full verification (what GET /api/backups reports). */
   lastReport?: ArchiveReport;
 
@@ -104,6 +48,7 @@ export class ArchiveService implements OnApplicationShutdown {
     @Inject(Clock) private readonly clock: Clock,
   ) {
     this.keyring = new TenantKeyring(config.secret);
+    this.folder = new ArchiveFolder(config.archiveDir);
   }
 
   get dir(): string {
@@ -144,8 +89,8 @@ export class ArchiveService implements OnApplicationShutdown {
   }
 
   /** Stored keys of these tenants, unwrapped (null: destroyed by a purge); tenants without a key are absent. */
-  private async storedKeys(q: Query, pg: boolean, ids: string[]): Promise<Map<string, Buffer | null>> {
-    const keys = new Map<string, Buffer | null>();
+  private async storedKeys(q: Query, pg: boolean, ids: string[]): Promise<Keys> {
+    const keys: Keys = new Map();
     for (let i = 0; i < ids.length; i += 500) {
       const chunk = ids.slice(i, i + 500);
       const marks = chunk.map((_, j) => (pg ? `$${j + 1}` : '?')).join(', ');
@@ -158,99 +103,21 @@ export class ArchiveService implements OnApplicationShutdown {
     return keys;
   }
 
+  /** Creates the keys of these tenants, which have none yet, into `keys` (a write, so only when needed). */
+  private async createKeys(keys: Keys, missing: string[]): Promise<void> {
+    if (missing.length > 0)
+      for (const [id, k] of await this.tx.run((t) => this.keyring.keysFor(t.manager, missing, t.now, true)))
+        keys.set(id, k);
+  }
+
   onApplicationShutdown(): void {
     this.sqliteReader?.close();
     this.sqliteReader = undefined;
   }
 
-  // ---- manifest ---------------------------------------------------------------------------------------------
-
   /** The manifest, repaired in memory from its parity when damaged; ARCHIVE.CORRUPT when beyond repair. */
-  async manifest(): Promise<ArchiveManifest> {
-    const file = join(this.dir, MANIFEST_FILE);
-    return this.whileReplaced(async () => {
-      let raw: Buffer;
-      try {
-        raw = await readFile(file);
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code === 'ENOENT') return emptyManifest();
-        throw e;
-      }
-      const { data } = await this.checked(MANIFEST_FILE, raw, null);
-      return JSON.parse(data.toString('utf8')) as ArchiveManifest;
-    });
-  }
-
-  /** Where the manifest and its parity are: inode, size and mtime of each (a writer's rename changes them). */
-  private async manifestStamp(): Promise<{ id: string; newest: number }> {
-    const parts: string[] = [];
-    let newest = 0;
-    for (const f of [MANIFEST_FILE, MANIFEST_FILE + PARITY_SUFFIX]) {
-      try {
-        const st = await stat(join(this.dir, f));
-        parts.push(`${st.ino}:${st.size}:${st.mtimeMs}`);
-        newest = Math.max(newest, st.mtimeMs);
-      } catch {
-        parts.push('-');
-      }
-    }
-    return { id: parts.join('|'), newest };
-  }
-
-  /**
-   * Runs a read of the manifest pair again while a writer is replacing it. The manifest and its parity are two
-   * files, each replaced by an atomic rename, so a reader between the two renames sees a new parity with the old
-   * manifest: that looks like damage beyond repair and is not. A read that fails is retried while this process is
-   * writing the manifest, while either file changed during the read, or while either was replaced in the last
-   * second (another process: the CLI or another replica's archiver); damage on disk fails the same way every time.
-   */
-  private async whileReplaced<T>(read: () => Promise<T>, ok: (r: T) => boolean = () => true): Promise<T> {
-    const deadline = Date.now() + 5_000;
-    for (;;) {
-      await this.manifestWrite;
-      const before = await this.manifestStamp();
-      let r: { value: T } | { error: unknown };
-      try {
-        r = { value: await read() };
-      } catch (error) {
-        r = { error };
-      }
-      if ('value' in r && ok(r.value)) return r.value;
-      const after = await this.manifestStamp();
-      const moving =
-        this.manifestWrite !== undefined || after.id !== before.id || Date.now() - after.newest < 1_000;
-      if (!moving || Date.now() > deadline) {
-        if ('error' in r) throw r.error;
-        return r.value;
-      }
-      await new Promise((res) => setTimeout(res, 50));
-    }
-  }
-
-  private manifestWrite?: Promise<void>;
-
-  private async writeManifest(m: ArchiveManifest): Promise<void> {
-    const data = Buffer.from(JSON.stringify(m, null, 1), 'utf8');
-    const write = (async () => {
-      await writeOnce(join(this.dir, MANIFEST_FILE + PARITY_SUFFIX), await encodeParity(data));
-      await writeOnce(join(this.dir, MANIFEST_FILE), data);
-    })();
-    this.manifestWrite = write.then(
-      () => undefined,
-      () => undefined,
-    );
-    try {
-      await write;
-    } finally {
-      this.manifestWrite = undefined;
-    }
-  }
-
-  private async writeArchived(name: string, data: Buffer): Promise<{ sha256: string; paritySha256: string }> {
-    const parity = await encodeParity(data);
-    await writeOnce(join(this.dir, name + PARITY_SUFFIX), parity);
-    await writeOnce(join(this.dir, name), data);
-    return { sha256: sha(data), paritySha256: sha(parity) };
+  manifest(): Promise<ArchiveManifest> {
+    return this.folder.manifest();
   }
 
   // ---- one archive step ---------------------------------------------------------------------------------------
@@ -272,7 +139,7 @@ export class ArchiveService implements OnApplicationShutdown {
           this.config.archiveBaseIntervalSeconds * 1000;
       const base = due ? await this.takeBase(m) : undefined;
       const pruned = await this.retain(m);
-      if (segment || base || pruned.length) await this.writeManifest(m);
+      if (segment || base || pruned.length) await this.folder.writeManifest(m);
       await this.pruneCapture(m);
       return { segment, base, pruned };
     });
@@ -284,7 +151,7 @@ export class ArchiveService implements OnApplicationShutdown {
       const m = await this.manifest();
       await this.shipSegment(m);
       const b = await this.takeBase(m);
-      await this.writeManifest(m);
+      await this.folder.writeManifest(m);
       return b;
     });
   }
@@ -294,10 +161,13 @@ export class ArchiveService implements OnApplicationShutdown {
     return seg ? seg.to : 0;
   }
 
-  private async shipSegment(m: ArchiveManifest): Promise<ArchiveEntry | undefined> {
-    const after = this.lastSegmentTo(m);
+  /**
+   * The committed changes after `after` (at most a segment's worth), the transactions among them that go on past
+   * the last one, and the stored keys of their tenants.
+   */
+  private readUnshipped(after: number): Promise<{ rows: RowChange[]; continues: number[]; keys: Keys }> {
     const pg = this.tx.isPostgres;
-    const shipped = await this.committedReads(async (q) => {
+    return this.committedReads(async (q) => {
       const bound = await q.bound();
       const r = (
         (await q.all(
@@ -326,40 +196,25 @@ export class ArchiveService implements OnApplicationShutdown {
       ]);
       return { rows: r, continues: continues.sort((a, b) => a - b), keys };
     });
+  }
+
+  private async shipSegment(m: ArchiveManifest): Promise<ArchiveEntry | undefined> {
+    const after = this.lastSegmentTo(m);
+    const shipped = await this.readUnshipped(after);
     const rows = shipped.rows;
     if (rows.length === 0) return undefined;
     const to = rows[rows.length - 1].position;
     const now = this.clock.now();
     const keys = shipped.keys;
     // A tenant changed for the first time since it has a key: create its key (a write, so only when needed).
-    const missing = [
+    await this.createKeys(keys, [
       ...new Set(rows.filter((c) => c.op !== 'P' && !keys.has(c.tenantId)).map((c) => c.tenantId)),
-    ];
-    if (missing.length > 0)
-      for (const [id, k] of await this.tx.run((t) => this.keyring.keysFor(t.manager, missing, t.now, true)))
-        keys.set(id, k);
-    const changes: SegmentChange[] = rows.map((c) => {
-      const key = c.op === 'P' ? null : keys.get(c.tenantId);
-      return {
-        p: c.position,
-        tx: c.txId,
-        at: c.changedAt,
-        table: c.table,
-        tenant: c.tenantId,
-        op: c.op,
-        img: key
-          ? seal(
-              key,
-              Buffer.from(JSON.stringify({ before: c.before, after: c.after })),
-              `archive:${c.tenantId}:${c.position}`,
-            )
-          : null,
-      };
-    });
+    ]);
+    const changes = rows.map((c) => sealChange(c, c.op === 'P' ? null : keys.get(c.tenantId)));
     const file: SegmentFile = { format: 'wavegate-segment/1', after, to, changes };
     const name = `segment-${pad(after + 1)}-${pad(to)}.wga`;
     const data = Buffer.from(JSON.stringify(file), 'utf8');
-    const hashes = await this.writeArchived(name, data);
+    const hashes = await this.folder.writeArchived(name, data);
     return appendEntry(m, {
       kind: 'segment',
       file: name,
@@ -386,22 +241,7 @@ export class ArchiveService implements OnApplicationShutdown {
     const pg = this.tx.isPostgres;
     const read = async (q: Query, position: number) => {
       const at = await dbNow(q, pg);
-      const byTenant = new Map<string, TenantImage['tables']>();
-      for (const t of CAPTURED_TABLES) {
-        const rows = (await q.all(await imageSelect(q, pg, t.name, t.excluded), [])) as Array<{
-          j: string | object;
-        }>;
-        for (const r of rows) {
-          const row = (typeof r.j === 'string' ? JSON.parse(r.j) : r.j) as Record<string, unknown>;
-          const id = String(row[t.tenantColumn]);
-          let img = byTenant.get(id);
-          if (!img) {
-            img = Object.fromEntries(CAPTURED_TABLES.map((x) => [x.name, [] as Record<string, unknown>[]]));
-            byTenant.set(id, img);
-          }
-          img[t.name].push(row);
-        }
-      }
+      const byTenant = await tenantTables(q, pg);
       return { position, at, byTenant, keys: await this.storedKeys(q, pg, [...byTenant.keys()]) };
     };
     let snap: Awaited<ReturnType<typeof read>>;
@@ -420,33 +260,11 @@ export class ArchiveService implements OnApplicationShutdown {
     const ids = [...snap.byTenant.keys()];
     const keys = snap.keys;
     const missing = ids.filter((id) => !keys.has(id));
-    if (missing.length > 0)
-      for (const [id, k] of await this.tx.run((t) => this.keyring.keysFor(t.manager, missing, t.now, true)))
-        keys.set(id, k);
-    const tenants: Record<string, string> = {};
-    const purged: string[] = [];
-    for (const id of ids) {
-      const key = keys.get(id);
-      if (!key) {
-        purged.push(id);
-        continue;
-      }
-      tenants[id] = seal(
-        key,
-        Buffer.from(JSON.stringify(snap.byTenant.get(id))),
-        `archive-base:${id}:${snap.position}`,
-      );
-    }
-    const file: BaseFile = {
-      format: 'wavegate-base/1',
-      position: snap.position,
-      takenAt: snap.at,
-      tenants,
-      purged,
-    };
+    await this.createKeys(keys, missing);
+    const file = sealBase(snap.position, snap.at, snap.byTenant, keys);
     const name = `base-${stamp(new Date(snap.at))}-${pad(snap.position)}.wga`;
     const data = Buffer.from(JSON.stringify(file), 'utf8');
-    const hashes = await this.writeArchived(name, data);
+    const hashes = await this.folder.writeArchived(name, data);
     return appendEntry(m, {
       kind: 'base',
       file: name,
@@ -473,10 +291,7 @@ export class ArchiveService implements OnApplicationShutdown {
     const gone: string[] = [];
     const now = this.clock.now();
     for (const e of expiredEntries(m, now, this.policy())) {
-      for (const f of [e.file, e.file + PARITY_SUFFIX])
-        await unlink(join(this.dir, f)).catch((err: NodeJS.ErrnoException) => {
-          if (err.code !== 'ENOENT') throw err;
-        });
+      await this.folder.prune(e.file);
       m.pruned[String(e.seq)] = now.toISOString();
       gone.push(e.file);
     }
@@ -507,42 +322,9 @@ export class ArchiveService implements OnApplicationShutdown {
 
   // ---- reading, verify, repair ------------------------------------------------------------------------------
 
-  /**
-   * The file's bytes after checking them against the manifest's SHA-256 and the parity: damaged blocks are rebuilt
-   * in memory; ARCHIVE.CORRUPT names the file and blocks when parity cannot.
-   */
-  private async checked(
-    name: string,
-    raw: Buffer,
-    expectedSha: string | null,
-  ): Promise<{ data: Buffer; check?: ParityCheck }> {
-    if (expectedSha !== null && sha(raw) === expectedSha) return { data: raw };
-    let par: Buffer;
-    try {
-      par = await readFile(join(this.dir, name + PARITY_SUFFIX));
-    } catch {
-      if (expectedSha === null) return { data: raw };
-      throw archiveCorrupt(name, [], 'its SHA-256 does not match and its parity file is missing');
-    }
-    const r = await checkParity(raw, par);
-    if (r.check.ok && expectedSha === null) return { data: raw, check: r.check };
-    if (!r.repaired || (expectedSha !== null && sha(r.repaired) !== expectedSha))
-      throw archiveCorrupt(
-        name,
-        r.check.unrepairableBlocks.length ? r.check.unrepairableBlocks : r.check.damagedBlocks,
-        r.check.parityUnusable ?? `more than ${2} damaged blocks in a stripe`,
-      );
-    return { data: r.repaired, check: r.check };
-  }
-
-  async readEntry(e: ArchiveEntry): Promise<Buffer> {
-    let raw: Buffer;
-    try {
-      raw = await readFile(join(this.dir, e.file));
-    } catch {
-      throw archiveCorrupt(e.file, [], 'the file is missing');
-    }
-    return (await this.checked(e.file, raw, e.sha256)).data;
+  /** A listed file's bytes, checked against the manifest's SHA-256 and repaired in memory from parity. */
+  readEntry(e: ArchiveEntry): Promise<Buffer> {
+    return this.folder.readEntry(e);
   }
 
   async readSegment(e: ArchiveEntry): Promise<SegmentFile> {
@@ -554,35 +336,8 @@ export class ArchiveService implements OnApplicationShutdown {
   }
 
   /** The tenants' live keys (null: purged). */
-  tenantKeys(ids: string[]): Promise<Map<string, Buffer | null>> {
+  tenantKeys(ids: string[]): Promise<Keys> {
     return this.tx.read((m) => this.keyring.keysFor(m, ids, this.clock.now(), false));
-  }
-
-  /** Decrypts one segment change's images; null when they are erased. */
-  static openChange(c: SegmentChange, key: Buffer | null | undefined): RowChange {
-    let img: { before: Record<string, unknown> | null; after: Record<string, unknown> | null } = {
-      before: null,
-      after: null,
-    };
-    if (c.img && key)
-      img = JSON.parse(open(key, c.img, `archive:${c.tenant}:${c.p}`).toString('utf8')) as typeof img;
-    return {
-      position: c.p,
-      txId: c.tx,
-      changedAt: c.at,
-      table: c.table,
-      tenantId: c.tenant,
-      op: c.op as RowChange['op'],
-      ...img,
-    };
-  }
-
-  static openBase(b: BaseFile, tenantId: string, key: Buffer): TenantImage['tables'] | undefined {
-    const sealed = b.tenants[tenantId];
-    if (!sealed) return undefined;
-    return JSON.parse(
-      open(key, sealed, `archive-base:${tenantId}:${b.position}`).toString('utf8'),
-    ) as TenantImage['tables'];
   }
 
   /** Checks every listed file (SHA-256, parity blocks), the chain and the segments' continuity. */
@@ -591,130 +346,7 @@ export class ArchiveService implements OnApplicationShutdown {
   }
 
   private async verifyNow(repair: boolean): Promise<ArchiveReport> {
-    const files: FileReport[] = [];
-    const report = (
-      file: string,
-      kind: FileReport['kind'],
-      status: FileReport['status'],
-      c?: ParityCheck,
-      reason?: string,
-    ) =>
-      files.push({
-        file,
-        kind,
-        status,
-        damagedBlocks: c?.damagedBlocks ?? [],
-        damagedParityBlocks: c?.damagedParityBlocks ?? [],
-        unrepairableBlocks: c?.unrepairableBlocks ?? [],
-        shardSize: c?.shardSize ?? 0,
-        reason: reason ?? c?.parityUnusable,
-      });
-    const check = async (
-      name: string,
-      kind: FileReport['kind'],
-      expected: string | null,
-    ): Promise<Buffer | undefined> => {
-      let raw: Buffer;
-      try {
-        raw = await readFile(join(this.dir, name));
-      } catch {
-        report(name, kind, 'missing', undefined, 'the file is missing');
-        return undefined;
-      }
-      let par: Buffer | undefined;
-      try {
-        par = await readFile(join(this.dir, name + PARITY_SUFFIX));
-      } catch {
-        par = undefined;
-      }
-      if (!par) {
-        const ok = expected === null || sha(raw) === expected;
-        report(
-          name,
-          kind,
-          ok ? 'ok' : 'unrepairable',
-          undefined,
-          ok ? 'parity file missing' : 'SHA-256 mismatch and no parity file',
-        );
-        if (ok && repair) await writeOnce(join(this.dir, name + PARITY_SUFFIX), await encodeParity(raw));
-        return ok ? raw : undefined;
-      }
-      const r = await checkParity(raw, par);
-      const shaOk = expected === null || sha(raw) === expected;
-      if (r.check.ok && shaOk) {
-        report(name, kind, 'ok', r.check);
-        return raw;
-      }
-      const fixed = r.repaired && (expected === null || sha(r.repaired) === expected);
-      if (!fixed) {
-        report(
-          name,
-          kind,
-          'unrepairable',
-          r.check,
-          r.check.parityUnusable ??
-            (r.check.unrepairableBlocks.length
-              ? `more than ${2} damaged blocks in a stripe`
-              : 'does not match the manifest'),
-        );
-        return undefined;
-      }
-      if (repair) {
-        if (!r.check.ok || !shaOk) await writeOnce(join(this.dir, name), r.repaired as Buffer);
-        if (r.repairedParity) await writeOnce(join(this.dir, name + PARITY_SUFFIX), r.repairedParity);
-      }
-      report(name, kind, repair ? 'repaired' : 'damaged', r.check);
-      return r.repaired;
-    };
-    // The manifest pair may be mid-replacement by the archiver of a running service (this is also the CLI's path).
-    const manifestRaw = await this.whileReplaced(
-      async () => {
-        files.length = 0;
-        return check(MANIFEST_FILE, 'manifest', null);
-      },
-      () => files.every((f) => f.status === 'ok' || f.status === 'repaired'),
-    );
-    let m = emptyManifest();
-    if (manifestRaw) {
-      try {
-        m = JSON.parse(manifestRaw.toString('utf8')) as ArchiveManifest;
-      } catch {
-        files[files.length - 1].status = 'unrepairable';
-        files[files.length - 1].reason = 'not a manifest';
-      }
-    }
-    for (const e of m.entries) {
-      if (m.pruned[String(e.seq)]) continue;
-      await check(e.file, e.kind, e.sha256);
-    }
-    const chain = chainProblems(m);
-    // A listed file that is gone (not pruned) is a gap too.
-    for (const f of files)
-      if (f.status === 'missing' && f.kind === 'segment')
-        chain.push({
-          seq: m.entries.find((e) => e.file === f.file)?.seq ?? null,
-          file: f.file,
-          reason: 'gap: the segment file is missing',
-        });
-    // Files in the folder that the manifest does not list (left by a crash, or planted) are reported, not deleted.
-    const listed = new Set(
-      m.entries
-        .flatMap((e) => [e.file, e.file + PARITY_SUFFIX])
-        .concat([MANIFEST_FILE, MANIFEST_FILE + PARITY_SUFFIX, VERIFY_FILE]),
-    );
-    // A file younger than a minute may be one a running archiver has written and not yet listed.
-    for (const n of await readdir(this.dir).catch(() => [] as string[])) {
-      if (listed.has(n) || n.startsWith('.')) continue;
-      const st = await stat(join(this.dir, n)).catch(() => undefined);
-      if (st?.isFile() && Date.now() - st.mtimeMs > 60_000)
-        chain.push({ seq: null, file: n, reason: 'not listed in the manifest' });
-    }
-    const r: ArchiveReport = {
-      ok: files.every((f) => f.status === 'ok' || f.status === 'repaired') && chain.length === 0,
-      checkedAt: this.clock.now().toISOString(),
-      files: files.filter((f) => f.status !== 'ok' || f.kind === 'manifest'),
-      chain,
-    };
+    const r = await verifyFolder(this.folder, repair, this.clock);
     this.lastReport = r;
     // Kept next to the manifest so that the API shows the last verification, also one made by the CLI.
     await writeOnce(join(this.dir, VERIFY_FILE), Buffer.from(JSON.stringify(r))).catch((e: unknown) =>
@@ -747,35 +379,3 @@ export class ArchiveService implements OnApplicationShutdown {
     return rows[0] ? isoTime(rows[0].changed_at) : null;
   }
 }
-
-/** The one thing the archive's reads need from a connection. */
-interface Query {
-  all(sql: string, params: unknown[]): Promise<unknown[]>;
-}
-
-const emQuery = (em: EntityManager): Query => ({
-  all: (sql, params) => em.query(sql, params) as Promise<unknown[]>,
-});
-
-async function dbNow(q: Query, pg: boolean): Promise<string> {
-  if (pg) {
-    const r = (await q.all('SELECT clock_timestamp() AS t', [])) as Array<{ t: Date }>;
-    return r[0].t.toISOString();
-  }
-  const r = (await q.all(`SELECT strftime('%Y-%m-%d %H:%M:%f', 'now') AS t`, [])) as Array<{ t: string }>;
-  return isoTime(r[0].t);
-}
-
-/** A SELECT of the table's rows as JSON images, the same shape the capture triggers record. */
-async function imageSelect(q: Query, pg: boolean, table: string, excluded: string[]): Promise<string> {
-  if (pg) {
-    const ex = excluded.length ? ` - ARRAY[${excluded.map((c) => `'${c}'`).join(', ')}]::text[]` : '';
-    return `SELECT (to_jsonb(t)${ex})::text AS j FROM "${table}" t`;
-  }
-  const cols = ((await q.all(`PRAGMA table_info("${table}")`, [])) as Array<{ name: string }>)
-    .map((c) => c.name)
-    .filter((c) => !excluded.includes(c));
-  return `SELECT json_object(${cols.map((c) => `'${c}', "${c}"`).join(', ')}) AS j FROM "${table}"`;
-}
-
-export type { SegmentFile, BaseFile, SegmentChange };

@@ -14,7 +14,7 @@ import { AppConfig } from '../config/config.schema';
 import { EventEntity } from '../events/event.entity';
 import { AttemptOutcome, nextStep } from './domain/backoff';
 import { DestinationPolicy } from './domain/destination.policy';
-import { WebhookEvent } from './domain/payload.formatter';
+import { WebhookEvent } from './domain/payload.types';
 import { loadAllowlist } from './webhook.allowlist.store';
 import {
   WebhookDeliveryAttemptEntity,

@@ -4,7 +4,7 @@ import { ChangeRequestApprovalEntity } from '../change-requests/change-request.e
 import { OperationRegistry } from '../operations/operation.registry';
 import { PeopleService } from '../people/people.service';
 import { Person } from '../people/person';
-import { EventPeople, WebhookEvent } from './domain/payload.formatter';
+import { EventPeople, WebhookEvent } from './domain/payload.types';
 
 /**
  * Fills in what a message needs and the outbox event does not carry: the people of a change-request event by name

@@ -1,4 +1,5 @@
-import { formatBody, MessageOptions, WebhookEvent } from './domain/payload.formatter';
+import { formatBody } from './domain/payload.formatter';
+import { MessageOptions, WebhookEvent } from './domain/payload.types';
 import { sign, SIGNATURE_HEADER } from './domain/signature';
 import { WebhookFormat } from './webhook.entity';
 

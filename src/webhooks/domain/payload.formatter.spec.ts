@@ -1,4 +1,5 @@
-import { formatBody, jsonPayload, SlackPayload, slackPayload, WebhookEvent } from './payload.formatter';
+import { formatBody, jsonPayload, slackPayload } from './payload.formatter';
+import { SlackPayload, WebhookEvent } from './payload.types';
 
 const event = (type: string, data: Record<string, unknown>): WebhookEvent => ({
   id: '6f1c1e4e-0000-4000-8000-000000000001',

@@ -1,5 +1,6 @@
 // The bodies a subscription receives (issue 8): `json` is the event itself; `slack` is a Slack incoming-webhook
-// message (`text` fallback plus Block Kit `blocks`). Pure: no clock, no config beyond the public URL passed in.
+// message (`text` fallback plus Block Kit `blocks`). Pure: no clock, no config beyond the public URL passed in. The
+// shapes are in payload.types.ts.
 import {
   APPROVE_ACTION,
   buttonValue,
@@ -7,86 +8,15 @@ import {
   REJECT_REASON_ACTION,
   REJECT_REASON_BLOCK,
 } from '../../slack/domain/slack-interaction';
-
-export interface WebhookEvent {
-  id: string;
-  type: string;
-  entityType: string;
-  entityId: string;
-  actor: string;
-  occurredAt: Date;
-  data: Record<string, unknown>;
-}
-
-/**
- * What the Slack formatter reads from a change-request event's `data` (issues 3 and 4 emit these). Every field is
- * optional and loosely typed on purpose: a missing or unexpected field degrades to "—" in the message, never to a
- * failed delivery.
- */
-export interface ChangeRequestEventData {
-  changeRequestId?: string;
-  title?: string;
-  /** `tenant.soft_delete`, `flag.update`, ... (shown in words). */
-  operation?: string;
-  status?: string;
-  /** A user id, an email, or `{name?, email?, id?}`. */
-  author?: unknown;
-  targetCount?: number;
-  irreversible?: boolean;
-  /** Fraction (0..1) or percentage (>1) of all tenants the change request touches. */
-  shareOfTenants?: number;
-  /** `true`, or `{by, incidentRef, at}`: an emergency execution without approval (design rule 8). */
-  breakGlass?: unknown;
-  incidentRef?: string;
-  /** On `change_request.break_glass_reviewed`: `{by, outcome: 'accepted' | 'concerns'}` (ADR 0010). */
-  review?: unknown;
-  environment?: string;
-  /** Wave index (0-based) or `{index, size}`. */
-  wave?: unknown;
-  waveIndex?: number;
-  waveCount?: number;
-  reason?: string;
-  haltReason?: string;
-  comment?: string;
-  requiredApprovals?: number;
-  approvals?: unknown;
-  approvalCount?: number;
-  planHash?: string;
-  revision?: number;
-  /** On `change_request.commented`: the comment's author and the people it mentions (actor ids). */
-  commentBy?: unknown;
-  mentions?: unknown;
-  /** Added by the delivery worker (WebhookEventEnricher): the people of the event, by name. */
-  people?: EventPeople;
-}
-
-/** The people of an event by name, each `{id, name, email}` (issue 15); any of them may be missing. */
-export interface EventPeople {
-  /** Who did it (the event's actor). */
-  actor?: unknown;
-  author?: unknown;
-  /** The approvers of the event's revision at the time of the event. */
-  approvers?: unknown[];
-  commentBy?: unknown;
-  mentions?: unknown[];
-  breakGlassBy?: unknown;
-  reviewBy?: unknown;
-}
-
-export interface MessageOptions {
-  /** Approve / Reject buttons on a pending CR's message (only when Slack's signing secret is configured). */
-  approvalButtons?: boolean;
-}
-
-export interface JsonPayload {
-  id: string;
-  type: string;
-  occurredAt: string;
-  entityType: string;
-  entityId: string;
-  actor: string;
-  data: Record<string, unknown>;
-}
+import {
+  ChangeRequestEventData,
+  JsonPayload,
+  MessageOptions,
+  SlackBlock,
+  SlackPayload,
+  TextObject,
+  WebhookEvent,
+} from './payload.types';
 
 export function jsonPayload(e: WebhookEvent): JsonPayload {
   return {
@@ -98,25 +28,6 @@ export function jsonPayload(e: WebhookEvent): JsonPayload {
     actor: e.actor,
     data: e.data,
   };
-}
-
-type TextObject = { type: 'plain_text' | 'mrkdwn'; text: string; emoji?: boolean };
-export type SlackBlock =
-  | { type: 'header'; text: TextObject }
-  | { type: 'section'; text?: TextObject; fields?: TextObject[] }
-  | { type: 'actions'; elements: Array<Record<string, unknown>> }
-  | {
-      type: 'input';
-      block_id: string;
-      optional: boolean;
-      label: TextObject;
-      element: Record<string, unknown>;
-    }
-  | { type: 'context'; elements: TextObject[] };
-
-export interface SlackPayload {
-  text: string;
-  blocks: SlackBlock[];
 }
 
 const OPERATIONS: Record<string, string> = {
@@ -222,10 +133,8 @@ export function slackPayload(e: WebhookEvent, publicUrl: string, options: Messag
   return genericMessage(e);
 }
 
-function changeRequestMessage(e: WebhookEvent, publicUrl: string, options: MessageOptions): SlackPayload {
-  const d = e.data as ChangeRequestEventData;
-  const suffix = e.type.slice('change_request.'.length);
-  const breakGlass = isBreakGlass(e.data);
+/** The message's emoji and label: the event's headline, or what break-glass, its review or the wave says. */
+function headlineOf(suffix: string, breakGlass: boolean, d: ChangeRequestEventData): [string, string] {
   let [emoji, label] = CR_HEADLINES[suffix] ?? ['ℹ️', operationInWords(suffix)];
   if (breakGlass && (suffix === 'started' || suffix === 'created'))
     [emoji, label] = ['🚨', 'Break-glass execution'];
@@ -239,37 +148,62 @@ function changeRequestMessage(e: WebhookEvent, publicUrl: string, options: Messa
     const of = num(d.waveCount) !== undefined ? ` of ${num(d.waveCount)}` : '';
     label = `Wave ${wave.index + 1}${of} ${suffix === 'wave_started' ? 'started' : 'completed'}`;
   }
-  const operation = operationInWords(d.operation);
-  const id = str(d.changeRequestId) ?? (e.entityType === 'change_request' ? e.entityId : undefined);
-  const url = id ? changeRequestUrl(publicUrl, id) : undefined;
-  const title = str(d.title) ?? (id ? `Change request ${id}` : 'Change request');
-  const author = personName(d.people?.author) ?? personName(d.author) ?? '—';
-  const actor = actorName(e, d);
-  const approvers = names(d.people?.approvers);
-  const commenter =
-    personName(d.people?.commentBy) ?? personName(d.people?.actor) ?? personName(d.commentBy) ?? actor;
-  const mentioned = d.people?.mentions ? names(d.people.mentions) : names(d.mentions);
-  const planHash = str(d.planHash);
-  const targetCount = num(d.targetCount);
-  const share = num(d.shareOfTenants);
-  const sharePct = share === undefined ? undefined : share <= 1 ? share * 100 : share;
-  const irreversible = typeof d.irreversible === 'boolean' ? d.irreversible : undefined;
-  const reason = str(d.haltReason) ?? str(d.reason) ?? str(d.comment);
-  const incident =
-    str(d.incidentRef) ??
-    (d.breakGlass && typeof d.breakGlass === 'object'
-      ? str((d.breakGlass as Record<string, unknown>).incidentRef)
-      : undefined);
+  return [emoji, label];
+}
 
-  const lines = [url ? `*<${url}|${escapeMrkdwn(title)}>*` : `*${escapeMrkdwn(title)}*`];
+/** What a change-request message says, read once from the event; any of it may be missing. */
+type CrMessage = ReturnType<typeof readMessage>;
+
+function readMessage(e: WebhookEvent, publicUrl: string) {
+  const d = e.data as ChangeRequestEventData;
+  const suffix = e.type.slice('change_request.'.length);
+  const breakGlass = isBreakGlass(e.data);
+  const [emoji, label] = headlineOf(suffix, breakGlass, d);
+  const id = str(d.changeRequestId) ?? (e.entityType === 'change_request' ? e.entityId : undefined);
+  const actor = actorName(e, d);
+  const share = num(d.shareOfTenants);
+  return {
+    suffix,
+    breakGlass,
+    emoji,
+    label,
+    operation: operationInWords(d.operation),
+    id,
+    url: id ? changeRequestUrl(publicUrl, id) : undefined,
+    title: str(d.title) ?? (id ? `Change request ${id}` : 'Change request'),
+    author: personName(d.people?.author) ?? personName(d.author) ?? '—',
+    actor,
+    approvers: names(d.people?.approvers),
+    commenter:
+      personName(d.people?.commentBy) ?? personName(d.people?.actor) ?? personName(d.commentBy) ?? actor,
+    mentioned: d.people?.mentions ? names(d.people.mentions) : names(d.mentions),
+    planHash: str(d.planHash),
+    targetCount: num(d.targetCount),
+    sharePct: share === undefined ? undefined : share <= 1 ? share * 100 : share,
+    irreversible: typeof d.irreversible === 'boolean' ? d.irreversible : undefined,
+    reason: str(d.haltReason) ?? str(d.reason) ?? str(d.comment),
+    incident:
+      str(d.incidentRef) ??
+      (d.breakGlass && typeof d.breakGlass === 'object'
+        ? str((d.breakGlass as Record<string, unknown>).incidentRef)
+        : undefined),
+    review: reviewOf(d),
+    wave: waveOf(d),
+  };
+}
+
+/** The message's text section: the title, who did it, break-glass, the reason and the environment. */
+function summaryLines(m: CrMessage, d: ChangeRequestEventData): string[] {
+  const { suffix, review, incident } = m;
+  const lines = [m.url ? `*<${m.url}|${escapeMrkdwn(m.title)}>*` : `*${escapeMrkdwn(m.title)}*`];
   if (suffix === 'commented') {
     lines.push(
-      `*${escapeMrkdwn(commenter)}* commented${mentioned.length ? `, mentioning ${mentioned.map((n) => `*${escapeMrkdwn(n)}*`).join(', ')}` : ''}:`,
+      `*${escapeMrkdwn(m.commenter)}* commented${m.mentioned.length ? `, mentioning ${m.mentioned.map((n) => `*${escapeMrkdwn(n)}*`).join(', ')}` : ''}:`,
     );
   } else {
-    lines.push(`By *${escapeMrkdwn(actor)}*`);
+    lines.push(`By *${escapeMrkdwn(m.actor)}*`);
   }
-  if (breakGlass) {
+  if (m.breakGlass) {
     const breaker = personName(d.people?.breakGlassBy);
     const reviewed =
       suffix === 'break_glass_reviewed'
@@ -279,26 +213,31 @@ function changeRequestMessage(e: WebhookEvent, publicUrl: string, options: Messa
       `:rotating_light: *Break-glass:* executed without approval${breaker ? ` by ${escapeMrkdwn(breaker)}` : ''}${incident ? ` — incident ${escapeMrkdwn(incident)}` : ''}${reviewed}`,
     );
   }
-  if (reason) lines.push(`> ${escapeMrkdwn(clip(reason, 500))}`);
+  if (m.reason) lines.push(`> ${escapeMrkdwn(clip(m.reason, 500))}`);
   if (str(d.environment)) lines.push(`Environment: \`${escapeMrkdwn(str(d.environment) ?? '')}\``);
+  return lines;
+}
 
+/** The message's fields: author, targets, blast radius, reversibility, status, wave size, approvals, plan. */
+function factFields(m: CrMessage, d: ChangeRequestEventData): TextObject[] {
+  const { targetCount, sharePct, irreversible, approvers, planHash } = m;
   const blast =
     targetCount === undefined
       ? '—'
       : `${targetCount} target${targetCount === 1 ? '' : 's'}${sharePct === undefined ? '' : ` · ${Math.round(sharePct * 10) / 10} % of tenants`}`;
   const fields: TextObject[] = [
-    { type: 'mrkdwn', text: `*Author*\n${escapeMrkdwn(author)}` },
+    { type: 'mrkdwn', text: `*Author*\n${escapeMrkdwn(m.author)}` },
     { type: 'mrkdwn', text: `*Targets*\n${targetCount ?? '—'}` },
     { type: 'mrkdwn', text: `*Blast radius*\n${blast}` },
     {
       type: 'mrkdwn',
       text: `*Reversible*\n${irreversible === undefined ? '—' : irreversible ? ':warning: No — irreversible' : 'Yes'}`,
     },
-    { type: 'mrkdwn', text: `*Status*\n${escapeMrkdwn(str(d.status) ?? suffix)}` },
+    { type: 'mrkdwn', text: `*Status*\n${escapeMrkdwn(str(d.status) ?? m.suffix)}` },
   ];
-  if (wave.size !== undefined) fields.push({ type: 'mrkdwn', text: `*Wave size*\n${wave.size}` });
+  if (m.wave.size !== undefined) fields.push({ type: 'mrkdwn', text: `*Wave size*\n${m.wave.size}` });
   const required = num(d.requiredApprovals);
-  if (required !== undefined && suffix !== 'commented') {
+  if (required !== undefined && m.suffix !== 'commented') {
     const count = num(d.approvalCount) ?? approvers.length;
     fields.push({
       type: 'mrkdwn',
@@ -312,17 +251,72 @@ function changeRequestMessage(e: WebhookEvent, publicUrl: string, options: Messa
       text: `*Plan*\n\`${escapeMrkdwn(planHash.slice(0, 12))}\`${rev === undefined ? '' : ` · revision ${rev}`}`,
     });
   }
+  return fields;
+}
 
-  const headline = `${emoji} ${label}: ${operation}`;
+/** Approve and Reject (with a confirmation of the plan approved), for a pending CR's message. */
+function approvalButtons(m: CrMessage): Array<Record<string, unknown>> {
+  const value = buttonValue({ id: m.id as string, planHash: m.planHash as string });
+  const short = (m.planHash ?? '').slice(0, 12);
+  return [
+    {
+      type: 'button',
+      action_id: APPROVE_ACTION,
+      style: 'primary',
+      text: { type: 'plain_text', text: 'Approve' },
+      value,
+      confirm: {
+        title: { type: 'plain_text', text: 'Approve this plan?' },
+        text: {
+          type: 'mrkdwn',
+          text: clip(
+            `You approve plan \`${escapeMrkdwn(short)}\` of *${escapeMrkdwn(m.title)}* as your linked Wavegate user. If the plan changed since this message, nothing is approved.`,
+            300,
+          ),
+        },
+        confirm: { type: 'plain_text', text: 'Approve' },
+        deny: { type: 'plain_text', text: 'Cancel' },
+      },
+    },
+    {
+      type: 'button',
+      action_id: REJECT_ACTION,
+      style: 'danger',
+      text: { type: 'plain_text', text: 'Reject' },
+      value,
+    },
+  ];
+}
+
+/** The one-line `text` Slack shows where blocks are not shown (notifications). */
+function fallbackText(m: CrMessage): string {
+  return [
+    `${m.label}: ${m.operation} — "${escapeMrkdwn(m.title)}"`,
+    `by ${escapeMrkdwn(m.suffix === 'commented' ? m.commenter : m.actor)}`,
+    m.actor === m.author ? undefined : `author ${escapeMrkdwn(m.author)}`,
+    m.targetCount === undefined ? undefined : `${m.targetCount} target${m.targetCount === 1 ? '' : 's'}`,
+    m.irreversible ? 'IRREVERSIBLE' : undefined,
+    m.breakGlass ? 'BREAK-GLASS' : undefined,
+    m.url ? `<${m.url}|Open>` : undefined,
+  ]
+    .filter(Boolean)
+    .join(' · ');
+}
+
+function changeRequestMessage(e: WebhookEvent, publicUrl: string, options: MessageOptions): SlackPayload {
+  const d = e.data as ChangeRequestEventData;
+  const m = readMessage(e, publicUrl);
+  const { suffix, url } = m;
+  const headline = `${m.emoji} ${m.label}: ${m.operation}`;
   const blocks: SlackBlock[] = [
     { type: 'header', text: { type: 'plain_text', text: clip(headline, 150), emoji: true } },
-    { type: 'section', text: { type: 'mrkdwn', text: clip(lines.join('\n'), 3000) } },
-    { type: 'section', fields },
+    { type: 'section', text: { type: 'mrkdwn', text: clip(summaryLines(m, d).join('\n'), 3000) } },
+    { type: 'section', fields: factFields(m, d) },
   ];
   const buttons =
     options.approvalButtons === true &&
-    id !== undefined &&
-    planHash !== undefined &&
+    m.id !== undefined &&
+    m.planHash !== undefined &&
     str(d.status) === 'pending' &&
     BUTTON_EVENTS.has(suffix);
   if (buttons) {
@@ -336,41 +330,10 @@ function changeRequestMessage(e: WebhookEvent, publicUrl: string, options: Messa
     });
   }
   if (url) {
-    const value = buttons ? buttonValue({ id: id as string, planHash: planHash as string }) : '';
-    const short = (planHash ?? '').slice(0, 12);
     blocks.push({
       type: 'actions',
       elements: [
-        ...(buttons
-          ? [
-              {
-                type: 'button',
-                action_id: APPROVE_ACTION,
-                style: 'primary',
-                text: { type: 'plain_text', text: 'Approve' },
-                value,
-                confirm: {
-                  title: { type: 'plain_text', text: 'Approve this plan?' },
-                  text: {
-                    type: 'mrkdwn',
-                    text: clip(
-                      `You approve plan \`${escapeMrkdwn(short)}\` of *${escapeMrkdwn(title)}* as your linked Wavegate user. If the plan changed since this message, nothing is approved.`,
-                      300,
-                    ),
-                  },
-                  confirm: { type: 'plain_text', text: 'Approve' },
-                  deny: { type: 'plain_text', text: 'Cancel' },
-                },
-              },
-              {
-                type: 'button',
-                action_id: REJECT_ACTION,
-                style: 'danger',
-                text: { type: 'plain_text', text: 'Reject' },
-                value,
-              },
-            ]
-          : []),
+        ...(buttons ? approvalButtons(m) : []),
         {
           type: 'button',
           action_id: 'open_change_request',
@@ -385,18 +348,7 @@ function changeRequestMessage(e: WebhookEvent, publicUrl: string, options: Messa
     });
   }
   blocks.push(context(e));
-  const text = [
-    `${label}: ${operation} — "${escapeMrkdwn(title)}"`,
-    `by ${escapeMrkdwn(suffix === 'commented' ? commenter : actor)}`,
-    actor === author ? undefined : `author ${escapeMrkdwn(author)}`,
-    targetCount === undefined ? undefined : `${targetCount} target${targetCount === 1 ? '' : 's'}`,
-    irreversible ? 'IRREVERSIBLE' : undefined,
-    breakGlass ? 'BREAK-GLASS' : undefined,
-    url ? `<${url}|Open>` : undefined,
-  ]
-    .filter(Boolean)
-    .join(' · ');
-  return { text, blocks };
+  return { text: fallbackText(m), blocks };
 }
 
 function context(e: WebhookEvent): SlackBlock {
