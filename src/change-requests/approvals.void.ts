@@ -14,22 +14,28 @@ export function openChangeRequests(tx: Tx, operations: string[]): Promise<Change
   });
 }
 
-/** Drops the current revision's approvals of `cr`, returns it to pending with `reason`, records it; `data` is logged. */
+/**
+ * Drops the current revision's approvals of `cr`, returns it to pending with `reason`, records it (`data` is logged);
+ * does nothing when the CR is no longer at the version and status it was read with.
+ */
 export async function voidApprovals(
   tx: Tx,
   cr: ChangeRequestEntity,
   reason: string,
   data: Record<string, unknown>,
 ): Promise<void> {
+  // Conditional on the version read: a CR that changed meanwhile (started, edited) is left as it is; a started one
+  // still writes nothing its plan did not see (the operation checks the version it was planned with first).
+  const moved = await tx.manager.update(
+    ChangeRequestEntity,
+    { id: cr.id, version: cr.version, status: In(['pending', 'approved']) },
+    { status: 'pending', approvedAt: null, statusReason: reason, version: cr.version + 1, updatedAt: tx.now },
+  );
+  if (!moved.affected) return;
   const voided = await tx.manager.find(ChangeRequestApprovalEntity, {
     where: { changeRequestId: cr.id, revision: cr.revision },
   });
   await tx.manager.delete(ChangeRequestApprovalEntity, { changeRequestId: cr.id, revision: cr.revision });
-  await tx.manager.update(
-    ChangeRequestEntity,
-    { id: cr.id },
-    { status: 'pending', approvedAt: null, statusReason: reason, version: cr.version + 1, updatedAt: tx.now },
-  );
   const logged = { ...data, voidedApprovals: voided.map((a) => a.userId), previousStatus: cr.status };
   tx.audit({
     actor: 'system',
