@@ -240,7 +240,7 @@ async function main(): Promise<void> {
   const tmp = tempDir();
   const startLoad = loadavg();
   try {
-    const cli = await compileServer(tmp.dir);
+    const cli = await compileServer();
     await clientApi(cli, tmp.dir);
     await engine(cli, tmp.dir, undefined, 'SQLite');
     await engine(cli, tmp.dir, PG as string, 'PostgreSQL');

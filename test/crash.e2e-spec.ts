@@ -28,7 +28,7 @@ describe('crash safety', () => {
   let server: ChildServer;
 
   beforeAll(async () => {
-    const cli = await compileServer(tmp.dir);
+    const cli = await compileServer();
     db = await freshDatabase(tmp.dir);
     server = new ChildServer(cli, await freePort(), db.url, join(tmp.dir, 'server.log'), {
       // A short lease, so the restarted process takes the CR over quickly after the dead one's lease expires.

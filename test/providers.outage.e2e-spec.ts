@@ -43,11 +43,7 @@ describe('outage drill through a provider (real server process)', () => {
   const tokens = { admin: '', maker: '', checker1: '', checker2: '' };
 
   beforeAll(async () => {
-    const [cli, platform, port] = await Promise.all([
-      compileServer(tmp.dir),
-      startReferencePlatform(),
-      freePort(),
-    ]);
+    const [cli, platform, port] = await Promise.all([compileServer(), startReferencePlatform(), freePort()]);
     p = platform;
     await p.platform.seed({ tenants: TENANTS, pagesPerSite: 1, membersPerSite: 1 });
     db = await freshDatabase(tmp.dir);

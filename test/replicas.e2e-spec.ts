@@ -7,16 +7,13 @@ import { ADMIN_EMAIL, ADMIN_PASSWORD } from './support/test-app';
 // Graceful shutdown of one replica (issue 13, docs/decisions/0018-replicas-fan-out.md), on SQLite and PostgreSQL;
 // the three-replica acceptance is test/replicas.pg-e2e-spec.ts (PostgreSQL pass only).
 
-const build = tempDir();
-afterAll(() => build.remove());
-
 describe('graceful shutdown on SIGTERM', () => {
   const tmp = tempDir();
   let server: ChildServer;
   let drop: () => Promise<void> = async () => undefined;
 
   beforeAll(async () => {
-    const cli = await compileServer(build.dir);
+    const cli = await compileServer();
     const db = await freshDatabase(tmp.dir);
     drop = () => db.drop();
     server = new ChildServer(cli, await freePort(), db.url, join(tmp.dir, 'server.log'), {

@@ -52,9 +52,6 @@ async function readFeed(
 // fell back to the poll or a reconnect (the poll is off here, a reconnect waits at least 100 ms, then backs off).
 const FANOUT_P99_BOUND_MS = 1_000;
 
-const build = tempDir();
-afterAll(() => build.remove());
-
 describe('three replicas on one PostgreSQL', () => {
   const tmp = tempDir();
   let cluster: Cluster;
@@ -64,7 +61,7 @@ describe('three replicas on one PostgreSQL', () => {
   let schema: string;
 
   beforeAll(async () => {
-    cluster = await startCluster(tmp.dir, 3, await compileServer(build.dir), {
+    cluster = await startCluster(tmp.dir, 3, await compileServer(), {
       // A short lease so that a takeover after kill -9 happens within the test's patience.
       WAVEGATE_ENGINE_LEASE_MS: '2000',
       WAVEGATE_ENGINE_POLL_MS: '50',

@@ -28,7 +28,7 @@ describe(`lease takeover between two server processes (${onPostgres() ? 'Postgre
   let two: ChildServer;
 
   beforeAll(async () => {
-    const cli = await compileServer(tmp.dir);
+    const cli = await compileServer();
     db = await freshDatabase(tmp.dir);
     const env = {
       WAVEGATE_ENGINE_LEASE_MS: String(LEASE_MS),

@@ -3,6 +3,7 @@ import { conflict } from '../common/errors';
 import { TransactionRunner } from '../common/transaction';
 import { ARCHIVE_ERRORS, notRestorable } from './archive.errors';
 import { openBase, openChange } from './archive.formats';
+import { dbNow, emQuery } from './archive.sql';
 import { ArchiveEntry, ArchiveManifest, chainProblems } from './archive.manifest';
 import { ArchiveService } from './archive.service';
 import { CHANGE_COLUMNS, isoTime, RowChange, RowChangeRecord, toRowChange } from './capture.store';
@@ -187,14 +188,7 @@ export class ArchiveReader {
   }
 
   private async dbNow(): Promise<Date> {
-    return this.tx.read(async (m) => {
-      if (this.tx.isPostgres) {
-        const r = (await m.query('SELECT clock_timestamp() AS t')) as Array<{ t: Date }>;
-        return r[0].t;
-      }
-      const r = (await m.query(`SELECT strftime('%Y-%m-%d %H:%M:%f', 'now') AS t`)) as Array<{ t: string }>;
-      return new Date(isoTime(r[0].t));
-    });
+    return new Date(await this.tx.read((m) => dbNow(emQuery(m), this.tx.isPostgres)));
   }
 }
 

@@ -17,7 +17,7 @@ import {
 } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { basename, join, relative } from 'node:path';
 import { promisify } from 'node:util';
 import { Client } from 'pg';
 import { OUTAGE_APPS, tenantRows } from './factories';
@@ -31,9 +31,9 @@ const ROOT = join(__dirname, '..', '..');
  * PostgreSQL passes of CI) share one compile instead of each paying ~30 s for its own. A test file that finds no
  * compile for the current sources makes one in a directory of its own and renames it into place; two doing so at once
  * waste a compile, never mix outputs. Type errors do not stop the emit (lint type-checks); a missing cli.js is fatal.
- * Returns the path of cli.js. `_dir` is kept for callers that pass their temporary directory.
+ * Returns the path of cli.js. Compiles of older sources are removed once a new one is in place.
  */
-export async function compileServer(_dir?: string): Promise<string> {
+export async function compileServer(): Promise<string> {
   compiled ??= compileOnce();
   return compiled;
 }
@@ -100,6 +100,10 @@ async function compileOnce(): Promise<string> {
       // Another test file renamed its compile of the same sources into place first.
       if (!existsSync(join(final, 'cli.js'))) throw e;
     }
+    // Compiles of other sources (an earlier edit) are never used again; compiles in progress are left alone.
+    for (const old of readdirSync(cache))
+      if (old !== basename(final) && !old.startsWith('compiling-'))
+        rmSync(join(cache, old), { recursive: true, force: true });
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
@@ -277,7 +281,7 @@ export function tempDir(): { dir: string; remove(): void } {
   };
 }
 
-/** Runs the operator CLI (`src/cli.ts` through ts-node, so no build is needed) with `env`; `input` goes to stdin. */
+/** Runs the operator CLI (the compiled server, `compileServer`) with `env`; `input` goes to stdin. */
 export function cliRunner(env: NodeJS.ProcessEnv) {
   return (args: string[], input?: string, extraEnv: NodeJS.ProcessEnv = {}) => {
     return compileServer().then((cli) => {
